@@ -1,0 +1,136 @@
+/**
+ * The site configuration: ONE zod schema is the source of the TypeScript types, the validation and
+ * the JSON Schema editors use (see jsonschema.ts). Every object is strict: an unknown key (a typo) is an error.
+ */
+import { z } from 'zod';
+import { DATA_CLASSES, STATISTICS } from '../core/types.js';
+import { DURATION_PATTERN, parseDuration } from '../core/duration.js';
+
+/** "10s", "5m", "7d" or a number of seconds. Parsed to milliseconds. */
+export const duration = z
+  .union([
+    z.number().positive().describe('seconds'),
+    z.string().regex(DURATION_PATTERN, 'write a duration such as 500ms, 10s, 5m, 2h or 7d'),
+  ])
+  .transform((v) => (typeof v === 'number' ? Math.round(v * 1000) : parseDuration(v)))
+  .describe('A duration: 500ms, 10s, 5m, 2h, 7d, or a number of seconds');
+
+const id = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'use lowercase letters, digits, - and _ (it appears in MQTT topics)');
+
+export const siteSchema = z.strictObject({
+  id: id.describe('Site identifier, used in MQTT topics'),
+  name: z.string().min(1).describe('Human-readable site name'),
+  timezone: z
+    .string()
+    .refine((tz) => {
+      try {
+        new Intl.DateTimeFormat('en', { timeZone: tz });
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'unknown IANA time zone (e.g. Europe/Paris)')
+    .default('Europe/Paris')
+    .describe('IANA time zone; windows align to its wall clock'),
+});
+
+export const gatewaySchema = z.strictObject({
+  id: id.describe('Gateway identifier, used in MQTT topics'),
+});
+
+const serialBusSchema = z.strictObject({
+  id,
+  type: z.literal('serial'),
+  port: z.string().min(1).describe('Serial device, e.g. /dev/ttyUSB0'),
+  baud: z.number().int().positive().default(9600),
+  parity: z.enum(['none', 'even', 'odd']).default('none'),
+  dataBits: z.union([z.literal(7), z.literal(8)]).default(8),
+  stopBits: z.union([z.literal(1), z.literal(2)]).default(1),
+  timeout: duration.default(1000).describe('Per-request answer timeout'),
+  retries: z.number().int().min(0).max(5).default(1),
+});
+
+const tcpBusSchema = z.strictObject({
+  id,
+  type: z.literal('tcp'),
+  host: z.string().min(1),
+  port: z.number().int().min(1).max(65535).default(502),
+  timeout: duration.default(1000).describe('Per-request answer timeout'),
+  retries: z.number().int().min(0).max(5).default(1),
+});
+
+export const busSchema = z.discriminatedUnion('type', [serialBusSchema, tcpBusSchema]);
+
+export const deviceSchema = z.strictObject({
+  id,
+  bus: id.describe('id of a bus in buses'),
+  unit: z.number().int().min(0).max(255).describe('Modbus unit (slave) id'),
+  profile: z.string().min(1).describe('Profile id from hardware/profiles'),
+  poll: duration.default(10_000).describe('Poll interval'),
+  points: z.array(z.string().min(1)).min(1).optional().describe('Points to read; all of the profile when absent'),
+  writable: z.array(z.string().min(1)).default([]).describe('Points that may be written; nothing else is ever written'),
+});
+
+export const aggregationSchema = z.strictObject({
+  window: duration.default(300_000).describe('Window length; windows align to the wall clock'),
+});
+
+export const storeSchema = z.strictObject({
+  path: z.string().min(1).describe('SQLite database file'),
+  keyFile: z.string().min(1).describe('256-bit key file, mode 0600; created on first start'),
+  cipher: z.enum(['chacha20', 'sqlcipher', 'aes256cbc']).default('chacha20').describe('chacha20 suits ARM boards without AES instructions'),
+  retention: z
+    .partialRecord(z.enum(DATA_CLASSES), duration)
+    .default({})
+    .describe('Raw reading retention per data class (default 7d)'),
+});
+
+export const uplinkSchema = z.strictObject({
+  broker: z
+    .string()
+    .regex(/^(mqtts?|wss?|tcp|ssl):\/\/[^\s]+$/, 'write a broker URL such as mqtts://broker.example:8883')
+    .optional()
+    .describe('Broker URL; absent in the demo, where an embedded broker is started'),
+  usernameFile: z.string().optional(),
+  passwordFile: z.string().optional().describe('File holding the password (never in this config)'),
+  caFile: z.string().optional(),
+  certFile: z.string().optional(),
+  keyFile: z.string().optional(),
+  topicPrefix: z.string().regex(/^[^#+\s]+$/, 'no MQTT wildcards or spaces').default('passerelle'),
+  format: z.enum(['senml-json', 'senml-cbor']).default('senml-json'),
+  clientId: z.string().optional(),
+});
+
+export const policyRuleSchema = z.strictObject({
+  match: z.string().min(1).describe('device.point glob, e.g. meter-main.* or *.temperature'),
+  statistics: z.array(z.enum(STATISTICS)).min(1).describe('Statistics that may leave the site'),
+});
+
+export const policySchema = z.strictObject({
+  allow: z.array(policyRuleSchema).default([]).describe('Nothing leaves unless a rule allows it'),
+  minCount: z
+    .partialRecord(z.enum(DATA_CLASSES), z.number().int().min(0))
+    .default({})
+    .describe('Values of these classes below the threshold are suppressed (e.g. occupancy)'),
+});
+
+export const configSchema = z.strictObject({
+  site: siteSchema,
+  gateway: gatewaySchema,
+  buses: z.array(busSchema).default([]),
+  devices: z.array(deviceSchema).default([]),
+  aggregation: aggregationSchema.default({ window: 300_000 }),
+  store: storeSchema,
+  uplink: uplinkSchema.default({ topicPrefix: 'passerelle', format: 'senml-json' }),
+  policy: policySchema.default({ allow: [], minCount: {} }),
+});
+
+export type Config = z.output<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;
+export type BusConfig = Config['buses'][number];
+export type DeviceConfig = Config['devices'][number];
+export type UplinkConfig = Config['uplink'];
+export type StoreConfig = Config['store'];
+export type PolicyConfig = Config['policy'];

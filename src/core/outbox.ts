@@ -1,0 +1,22 @@
+/**
+ * The outbox contract between the store (which keeps messages on disk) and the uplink (which sends them).
+ * The uplink never imports the store: it is handed something that implements this.
+ */
+export interface OutboxMessage {
+  /** Deterministic message id; a resend carries the same id. Unique in the outbox. */
+  readonly id: string;
+  readonly topic: string;
+  readonly payload: Buffer;
+  /** ms since epoch, when the message was enqueued. Drain order is createdAt, then id. */
+  readonly createdAt: number;
+}
+
+export interface Outbox {
+  /** Adds a message; a second enqueue of the same id is a no-op (returns false). */
+  enqueue(message: OutboxMessage): boolean;
+  /** Oldest first, at most limit messages. */
+  peek(limit: number): OutboxMessage[];
+  /** Deletes a message once the broker has acknowledged it (PUBACK). Unknown ids are ignored. */
+  ack(id: string): void;
+  count(): number;
+}
