@@ -1,0 +1,80 @@
+import Database from 'better-sqlite3-multiple-ciphers';
+import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Reading } from '../../src/core/types.js';
+import { STORE_CIPHERS } from '../../src/store/cipher.js';
+import { Store } from '../../src/store/store.js';
+import { filesContaining, makeTempDir, removeTempDirs } from './helpers.js';
+
+afterEach(removeTempDirs);
+
+/** Distinct per run so a hit cannot come from another test's leftovers. */
+const newMarker = (what: string) => `PASSERELLE-${what}-${randomBytes(8).toString('hex')}`;
+
+function markedReadings(marker: string, n: number): Reading[] {
+  return Array.from({ length: n }, (_, i) => ({
+    device: 'tic-main',
+    point: 'PTEC',
+    ts: 1_700_000_000_000 + i * 1000,
+    value: `${marker}:${i}`,
+    quality: 'good' as const,
+  }));
+}
+
+function writeMarkers(store: Store, readingMarker: string, payloadMarker: string): void {
+  store.appendReadings(markedReadings(readingMarker, 2000));
+  for (let i = 0; i < 50; i++) {
+    store.enqueue({ id: `w-${i}`, topic: 'p/site/gw', payload: Buffer.from(`{"n":"${payloadMarker}","i":${i}}`), createdAt: i });
+  }
+}
+
+/** Files of the database itself: main file, write-ahead log, shared-memory index. */
+const databaseFiles = (dir: string) => readdirSync(dir).filter((name) => name.startsWith('store.db'));
+
+describe('nothing readable on disk', () => {
+  it('the scan finds the markers in an unencrypted database (control: the check can fail)', () => {
+    const dir = makeTempDir();
+    const readingMarker = newMarker('reading');
+    const db = new Database(join(dir, 'plain.db'));
+    db.pragma('journal_mode = WAL');
+    db.exec('CREATE TABLE t (x TEXT)');
+    db.prepare('INSERT INTO t VALUES (?)').run(readingMarker);
+    expect(filesContaining(dir, Buffer.from(readingMarker))).toEqual(['plain.db-wal']);
+    db.close();
+    expect(filesContaining(dir, Buffer.from(readingMarker))).toEqual(['plain.db']);
+  });
+
+  it.each(STORE_CIPHERS)('%s: reading text and outbox payloads never appear in clear, open or closed', (cipher) => {
+    const dir = makeTempDir();
+    const readingMarker = newMarker('reading');
+    const payloadMarker = newMarker('payload');
+    const keyFile = join(dir, 'store.key');
+    const store = Store.open({ path: join(dir, 'store.db'), keyFile, cipher });
+
+    writeMarkers(store, readingMarker, payloadMarker);
+    store.ack('w-0'); // a deleted message must not linger in clear either
+
+    const key = Buffer.from(readFileSync(keyFile, 'latin1').trim(), 'hex');
+    const secrets = [readingMarker, payloadMarker, key.toString('hex')].map((s) => Buffer.from(s)).concat(key);
+    const expectNothingInClear = () => {
+      expect(databaseFiles(dir).length).toBeGreaterThan(0);
+      for (const secret of secrets) expect(filesContaining(dir, secret).filter((f) => f !== 'store.key')).toEqual([]);
+    };
+
+    expect(databaseFiles(dir)).toEqual(expect.arrayContaining(['store.db', 'store.db-wal', 'store.db-shm']));
+    expectNothingInClear();
+    store.close();
+    expectNothingInClear();
+
+    // And the data is really there: reopening with the key reads it back.
+    const reopened = Store.open({ path: join(dir, 'store.db'), keyFile, cipher });
+    try {
+      expect(reopened.readingCount()).toBe(2000);
+      expect(reopened.peek(1)[0]?.payload.toString()).toContain(payloadMarker);
+    } finally {
+      reopened.close();
+    }
+  });
+});
