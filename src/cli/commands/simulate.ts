@@ -1,0 +1,31 @@
+import { PasserelleError } from '../../core/errors.js';
+import { createLogger } from '../../core/logger.js';
+import { getProfile } from '../../profiles/index.js';
+import { startModbusTcpSimulator } from '../../sim/modbus-tcp.js';
+import { stopOnSignals } from '../lifecycle.js';
+
+export interface SimulateOptions {
+  profile: string;
+  tcp?: string;
+  unit?: string;
+  logLevel: string;
+}
+
+export function parseHostPort(text: string): { host: string; port: number } {
+  const m = /^(.+):(\d{1,5})$/.exec(text);
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || port < 0 || port > 65535) throw new PasserelleError('E_CLI_ADDRESS', `"${text}" is not HOST:PORT (e.g. 127.0.0.1:5020)`);
+  return { host: m[1]!, port };
+}
+
+/** `passerelle simulate --profile ID --tcp HOST:PORT`: a Modbus device that serves plausible values. */
+export async function simulateCommand(opts: SimulateOptions): Promise<void> {
+  const profile = getProfile(opts.profile);
+  if (!opts.tcp) throw new PasserelleError('E_CLI_USAGE', 'say where to listen: --tcp HOST:PORT');
+  const { host, port } = parseHostPort(opts.tcp);
+  const unit = opts.unit === undefined ? (profile.defaults.unit ?? 1) : Number(opts.unit);
+  const logger = createLogger(opts.logLevel);
+  const sim = await startModbusTcpSimulator({ host, port, devices: [{ unit, profile }], logger });
+  process.stdout.write(`simulating ${profile.manufacturer} ${profile.model} (${profile.id}) as unit ${unit} on ${sim.host}:${sim.port}\n`);
+  stopOnSignals(() => sim.close());
+}

@@ -1,0 +1,66 @@
+#!/usr/bin/env node
+/** The `passerelle` command. Each subcommand lives in commands/; this file only parses arguments. */
+import { Command, Option } from 'commander';
+import { errorMessage, isPasserelleError } from '../core/errors.js';
+import { renderConfigJsonSchema } from '../config/index.js';
+import { checkCommand } from './commands/check.js';
+import { runCommand } from './commands/run.js';
+import { simulateCommand } from './commands/simulate.js';
+import { demoCommand } from '../demo/demo.js';
+import { CliExit } from './load-site.js';
+
+const logLevel = () =>
+  new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info');
+
+const program = new Command()
+  .name('passerelle')
+  .description('Edge gateway: Modbus and serial sensors to minimal, policy-checked MQTT summaries')
+  .showHelpAfterError();
+
+program
+  .command('run')
+  .description('run the gateway for a site')
+  .requiredOption('-c, --config <file>', 'site configuration (YAML)')
+  .addOption(logLevel())
+  .action((o: { config: string; logLevel: string }) => runCommand(o.config, o.logLevel));
+
+program
+  .command('check')
+  .description('validate a site configuration; prints FILE:LINE:COL field: message for each problem')
+  .argument('<file>', 'site configuration (YAML)')
+  .action(async (file: string) => {
+    process.exitCode = await checkCommand(file);
+  });
+
+program
+  .command('schema')
+  .description('print the JSON Schema of the site configuration (for editors)')
+  .action(() => {
+    process.stdout.write(renderConfigJsonSchema());
+  });
+
+program
+  .command('simulate')
+  .description('simulate a Modbus device from a hardware profile')
+  .requiredOption('--profile <id>', 'profile id, e.g. eastron-sdm630')
+  .option('--tcp <host:port>', 'serve Modbus TCP here, e.g. 127.0.0.1:5020')
+  .option('--unit <n>', 'unit id (default: the profile default)')
+  .addOption(logLevel())
+  .action((o) => simulateCommand(o));
+
+program
+  .command('demo')
+  .description('run the demo site: simulators, an embedded broker and the gateway')
+  .option('-c, --config <file>', 'demo site configuration', 'config/demo.yaml')
+  .addOption(logLevel().default('warn'))
+  .action((o: { config: string; logLevel: string }) => demoCommand(o.config, o.logLevel));
+
+program.parseAsync().catch((e: unknown) => {
+  if (e instanceof CliExit) {
+    process.stderr.write(`${e.message}\n`);
+    process.exit(e.exitCode);
+  }
+  const code = isPasserelleError(e) ? `${e.code}: ` : '';
+  process.stderr.write(`passerelle: ${code}${errorMessage(e)}\n`);
+  process.exit(isPasserelleError(e) ? 2 : 70);
+});

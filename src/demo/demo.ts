@@ -1,0 +1,87 @@
+/**
+ * `npm start`: a small reference site on this machine. Simulated Modbus devices, an embedded broker
+ * on 127.0.0.1:1883 when the config names none, and the gateway, printing one line per summary sent.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Config } from '../config/schema.js';
+import { createLogger } from '../core/logger.js';
+import type { OutboxMessage } from '../core/outbox.js';
+import type { WindowSummary } from '../core/types.js';
+import { formatDuration } from '../core/duration.js';
+import { Gateway, type GatewayEvent } from '../gateway/gateway.js';
+import { packageRoot, type Profile } from '../profiles/index.js';
+import { startModbusTcpSimulator, type ModbusTcpSimulator } from '../sim/modbus-tcp.js';
+import { stopOnSignals } from '../cli/lifecycle.js';
+import { loadSite } from '../cli/load-site.js';
+import { startDemoBroker } from './broker.js';
+import { describeSummary } from './summary-line.js';
+
+export const DEMO_BROKER = { host: '127.0.0.1', port: 1883 };
+
+export async function demoCommand(configFile: string, logLevel: string): Promise<void> {
+  const file = existsSync(configFile) ? configFile : join(packageRoot(), configFile);
+  const { config, profiles } = await loadSite(file);
+  const logger = createLogger(logLevel);
+  const simulators = await startSimulators(config, profiles);
+  const broker = config.uplink.broker ? undefined : await startDemoBroker(DEMO_BROKER.host, DEMO_BROKER.port);
+  const pending = new Map<string, WindowSummary>();
+  const gateway = new Gateway({
+    config,
+    profiles,
+    logger,
+    brokerUrl: broker?.url,
+    onEvent: (e) => printEvent(e, pending, config),
+  });
+  printBanner(config, simulators, broker, gateway);
+  await gateway.start();
+  stopOnSignals(async () => {
+    await gateway.stop();
+    await Promise.all(simulators.map((s) => s.close()));
+    await broker?.close();
+    process.stdout.write(`stopped; unsent summaries stay in ${config.store.path}\n`);
+  }, (msg) => process.stdout.write(`${msg}\n`));
+}
+
+async function startSimulators(config: Config, profiles: ReadonlyMap<string, Profile>): Promise<ModbusTcpSimulator[]> {
+  const sims: ModbusTcpSimulator[] = [];
+  for (const bus of config.buses) {
+    if (bus.type !== 'tcp') continue;
+    const devices = config.devices.filter((d) => d.bus === bus.id).map((d) => ({ unit: d.unit, profile: profiles.get(d.profile)! }));
+    if (devices.length > 0) sims.push(await startModbusTcpSimulator({ host: bus.host, port: bus.port, devices }));
+  }
+  return sims;
+}
+
+function printBanner(config: Config, sims: ModbusTcpSimulator[], broker: Awaited<ReturnType<typeof startDemoBroker>> | undefined, gateway: Gateway): void {
+  const out = (s: string) => process.stdout.write(`${s}\n`);
+  out(`Passerelle demo: site ${config.site.id} (${config.site.name}), gateway ${config.gateway.id}`);
+  for (const sim of sims) {
+    const units = [...sim.banks.keys()].map((u) => `unit ${u}`).join(', ');
+    const names = config.devices.filter((d) => config.buses.find((b) => b.id === d.bus && b.type === 'tcp' && b.port === sim.port)).map((d) => `${d.id} (${d.profile})`);
+    out(`  simulator  ${sim.host}:${sim.port}  ${names.join(', ')}  [${units}]`);
+  }
+  const url = gateway.brokerUrl ?? '(none)';
+  const how = broker ? (broker.embedded ? 'embedded aedes broker' : 'a broker already listening there') : 'configured broker';
+  out(`  broker     ${url}  (${how})`);
+  out(`  raw data   ${config.store.path}  (encrypted, ${config.store.cipher}; key in ${config.store.keyFile})`);
+  out(`  watch it:  mosquitto_sub -h 127.0.0.1 -t '${config.uplink.topicPrefix}/#' -v`);
+  out(`Summaries every ${formatDuration(config.aggregation.window)}; Ctrl-C stops.`);
+}
+
+/** Bounded: summaries whose messages were never published are forgotten after this many. */
+const MAX_PENDING = 64;
+
+function printEvent(e: GatewayEvent, pending: Map<string, WindowSummary>, config: Config): void {
+  if (e.type === 'summary') {
+    for (const m of e.messages) pending.set(m.id, e.summary);
+    if (e.messages.length === 0) process.stdout.write(`${describeSummary(e.summary, undefined, config)}\n`);
+    while (pending.size > MAX_PENDING) pending.delete(pending.keys().next().value!);
+    return;
+  }
+  const summary = pending.get(e.message.id);
+  pending.delete(e.message.id);
+  process.stdout.write(`${describeSummary(summary, { message: e.message, bytes: e.bytes }, config)}\n`);
+}
+
+export type PublishedInfo = { message: OutboxMessage; bytes: number };

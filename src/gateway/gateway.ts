@@ -1,0 +1,168 @@
+/**
+ * The running gateway: drivers -> pipeline -> store -> uplink, wired from one validated config.
+ *
+ * Raw readings are written in batches (SD cards wear): a batch is flushed every RAW_FLUSH_MS or when it
+ * reaches RAW_BATCH_MAX readings. A power cut loses at most one batch of raw readings; summaries are
+ * written to the outbox as soon as their window closes.
+ *
+ * Shutdown order: stop polling, flush the raw batch, close open windows into summaries, deliver what
+ * the broker takes within the stop budget, publish `offline`, close buses and the store.
+ */
+import { errorMessage } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import type { OutboxMessage } from '../core/outbox.js';
+import { pointKey, type PointInfo, type Reading, type WindowSummary } from '../core/types.js';
+import type { Config } from '../config/schema.js';
+import type { Profile } from '../profiles/schema.js';
+import { Aggregator } from '../pipeline/aggregator.js';
+import { checkRange } from '../pipeline/quality.js';
+import { Store } from '../store/store.js';
+import { MqttUplink, buildOutboxMessages, summaryTopic } from '../uplink/mqtt-uplink.js';
+import { buildDrivers, type BuiltDrivers } from './build-drivers.js';
+import { readUplinkSecrets } from './uplink-options.js';
+
+export const RAW_FLUSH_MS = 1000;
+export const RAW_BATCH_MAX = 500;
+const CLOSE_TICK_MS = 250;
+
+export type GatewayEvent =
+  | { type: 'summary'; summary: WindowSummary; messages: readonly OutboxMessage[] }
+  | { type: 'published'; message: OutboxMessage; bytes: number };
+
+export interface GatewayOptions {
+  readonly config: Config;
+  readonly profiles: ReadonlyMap<string, Profile>;
+  readonly logger: Logger;
+  /** Broker URL when the config has none (the demo's embedded broker). */
+  readonly brokerUrl?: string;
+  readonly onEvent?: (e: GatewayEvent) => void;
+}
+
+export class Gateway {
+  private readonly built: BuiltDrivers;
+  private readonly aggregator: Aggregator;
+  private readonly pointInfo: Map<string, PointInfo>;
+  private store?: Store;
+  private uplink?: MqttUplink;
+  private rawBatch: Reading[] = [];
+  private flushTimer?: NodeJS.Timeout;
+  private closeTimer?: NodeJS.Timeout;
+  private running = false;
+
+  constructor(private readonly opts: GatewayOptions) {
+    const { config } = opts;
+    this.built = buildDrivers(config, opts.profiles, opts.logger);
+    this.pointInfo = new Map(this.built.points.map((p) => [pointKey(p.device, p.point), p]));
+    this.aggregator = new Aggregator({
+      site: config.site.id,
+      gateway: config.gateway.id,
+      windowMs: config.aggregation.window,
+      timeZone: config.site.timezone,
+      points: this.built.points,
+      expectedPerWindow: (key) => this.built.expectedPerWindow.get(key) ?? 0,
+    });
+  }
+
+  get storePath(): string {
+    return this.opts.config.store.path;
+  }
+
+  get brokerUrl(): string | undefined {
+    return this.opts.config.uplink.broker ?? this.opts.brokerUrl;
+  }
+
+  async start(): Promise<void> {
+    const { config, logger } = this.opts;
+    this.store = Store.open({ path: config.store.path, keyFile: config.store.keyFile, cipher: config.store.cipher, logger: logger.child({ part: 'store' }) });
+    const url = this.brokerUrl;
+    if (url) {
+      this.uplink = new MqttUplink({
+        url,
+        site: config.site.id,
+        gateway: config.gateway.id,
+        topicPrefix: config.uplink.topicPrefix,
+        outbox: this.store,
+        logger: logger.child({ part: 'uplink' }),
+        clientId: config.uplink.clientId ?? `passerelle-${config.site.id}-${config.gateway.id}`,
+        ...readUplinkSecrets(config.uplink),
+        onPublished: (message, bytes) => this.opts.onEvent?.({ type: 'published', message, bytes }),
+      });
+      await this.uplink.start();
+    } else {
+      logger.warn('no broker configured: summaries stay in the outbox');
+    }
+    this.running = true;
+    this.flushTimer = setInterval(() => this.flushRaw(), RAW_FLUSH_MS);
+    this.closeTimer = setInterval(() => this.closeWindows(Date.now()), CLOSE_TICK_MS);
+    for (const driver of this.built.drivers) await driver.start((readings) => this.ingest(readings));
+    logger.info({ devices: this.built.drivers.length, buses: this.built.buses.size, store: config.store.path, broker: url }, 'gateway started');
+  }
+
+  /** Pipeline entry: quality checks, then aggregation and the raw batch. */
+  ingest(readings: readonly Reading[]): void {
+    if (!this.running) return;
+    const checked = readings.map((r) => {
+      const info = this.pointInfo.get(pointKey(r.device, r.point));
+      return info ? checkRange(r, info) : r;
+    });
+    this.aggregator.add(checked);
+    this.rawBatch.push(...checked);
+    if (this.rawBatch.length >= RAW_BATCH_MAX) this.flushRaw();
+  }
+
+  stats(): Record<string, unknown> {
+    return {
+      aggregator: this.aggregator.stats(),
+      buses: Object.fromEntries([...this.built.buses].map(([id, b]) => [id, b.stats()])),
+      devices: Object.fromEntries(this.built.drivers.map((d) => [d.id, d.stats()])),
+      uplink: this.uplink?.stats(),
+      outbox: this.store?.count(),
+    };
+  }
+
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    const { logger } = this.opts;
+    clearInterval(this.flushTimer);
+    clearInterval(this.closeTimer);
+    await Promise.all(this.built.drivers.map((d) => d.stop()));
+    this.flushRaw();
+    this.enqueue(this.aggregator.flushAll(Date.now()));
+    await this.uplink?.stop();
+    await Promise.all([...this.built.buses.values()].map((b) => b.close()));
+    const pending = this.store?.count() ?? 0;
+    this.store?.close();
+    logger.info({ outboxKept: pending }, 'gateway stopped');
+  }
+
+  private flushRaw(): void {
+    if (this.rawBatch.length === 0 || !this.store) return;
+    const batch = this.rawBatch;
+    this.rawBatch = [];
+    try {
+      this.store.appendReadings(batch);
+    } catch (e) {
+      this.opts.logger.error({ err: errorMessage(e), readings: batch.length }, 'raw readings not stored');
+    }
+  }
+
+  private closeWindows(now: number): void {
+    this.enqueue(this.aggregator.close(now));
+  }
+
+  private enqueue(summaries: readonly WindowSummary[]): void {
+    const { config } = this.opts;
+    const topic = summaryTopic(config.uplink.topicPrefix, config.site.id, config.gateway.id);
+    for (const summary of summaries) {
+      const messages = buildOutboxMessages(summary, config.policy, config.uplink.format, topic);
+      try {
+        for (const m of messages) this.store?.enqueue(m);
+      } catch (e) {
+        this.opts.logger.error({ err: errorMessage(e), summary: summary.id }, 'summary not stored');
+      }
+      this.opts.onEvent?.({ type: 'summary', summary, messages });
+    }
+    if (summaries.length > 0) this.uplink?.kick();
+  }
+}
