@@ -1,0 +1,92 @@
+/**
+ * Loads a site configuration: YAML -> schema -> cross-references. Every problem is reported at once,
+ * each pinned to the line and column to edit. A valid config comes back deeply frozen: it is
+ * validated once at start and never changed at runtime (runtime state lives elsewhere).
+ */
+import { readFile, stat } from 'node:fs/promises';
+import { errorMessage } from '../core/errors.js';
+import { FILE_PATH, formatPath, ROOT_PATH, type ConfigIssue } from './errors.js';
+import { explainZodIssue, pinIssue, type RawIssue } from './messages.js';
+import { crossCheck, type KnownProfiles } from './refs.js';
+import { configSchema, type Config } from './schema.js';
+import { ConfigSource } from './yaml-source.js';
+
+export type ConfigResult = { ok: true; config: Config } | { ok: false; errors: ConfigIssue[] };
+
+export interface LoadOptions {
+  /**
+   * Profile ids from hardware/profiles; when given, a device naming another profile is an error.
+   * A Map id -> point names also checks each device's `points` and `writable`.
+   */
+  knownProfiles?: KnownProfiles;
+}
+
+/** A site config is a few kilobytes; a bigger file is a wrong path (a log, a database), refused before parsing. */
+export const MAX_CONFIG_BYTES = 1024 * 1024;
+
+/** Where each loaded config came from, so later checks (profiles) can still point at lines. */
+const sourceOf = new WeakMap<Config, ConfigSource>();
+
+export function loadConfigText(text: string, file: string, options: LoadOptions = {}): ConfigResult {
+  const source = new ConfigSource(text, file);
+  const yamlIssues = source.yamlIssues();
+  // After a syntax error the structure is a guess; schema messages on it would mislead.
+  if (source.hasSyntaxErrors()) return { ok: false, errors: yamlIssues };
+
+  let data: unknown;
+  try {
+    data = source.data();
+  } catch (e) {
+    return { ok: false, errors: [{ file, line: 1, col: 1, path: ROOT_PATH, message: `cannot expand YAML aliases: ${errorMessage(e)}` }] };
+  }
+
+  const parsed = configSchema.safeParse(data);
+  const schemaIssues = parsed.success ? [] : parsed.error.issues.flatMap((issue) => explainZodIssue(configSchema, issue, data));
+  const errors = [...yamlIssues, ...pinAll(source, withoutRepeats(schemaIssues, crossCheck(data, options.knownProfiles)))];
+  if (!parsed.success || errors.length > 0) return { ok: false, errors: errors.sort(byPosition) };
+
+  const config = deepFreeze(parsed.data);
+  sourceOf.set(config, source);
+  return { ok: true, config };
+}
+
+export async function loadConfigFile(file: string, options: LoadOptions = {}): Promise<ConfigResult> {
+  try {
+    const { size } = await stat(file);
+    if (size > MAX_CONFIG_BYTES) return fileProblem(file, `file is ${size} bytes; a site config is at most ${MAX_CONFIG_BYTES} (wrong file?)`);
+    return loadConfigText(await readFile(file, 'utf8'), file, options);
+  } catch (e) {
+    return fileProblem(file, `cannot read the file: ${errorMessage(e)}`);
+  }
+}
+
+/**
+ * Cross-reference checks on a config already validated (e.g. once the profiles are loaded). Issues point
+ * at the original file when the config came from loadConfigText/loadConfigFile.
+ */
+export function validateConfigRefs(config: Config, knownProfiles?: KnownProfiles): ConfigIssue[] {
+  const issues = crossCheck(config, knownProfiles);
+  const source = sourceOf.get(config);
+  if (source) return pinAll(source, issues);
+  return issues.map((i) => ({ file: '(in memory)', line: 1, col: 1, path: formatPath(i.path), message: i.message }));
+}
+
+const pinAll = (source: ConfigSource, issues: RawIssue[]): ConfigIssue[] => issues.map((issue) => pinIssue(source, issue));
+
+/** A field the schema already rejected gets no second, derived complaint. */
+function withoutRepeats(schemaIssues: RawIssue[], refIssues: RawIssue[]): RawIssue[] {
+  const rejected = new Set(schemaIssues.map((i) => formatPath(i.path)));
+  return [...schemaIssues, ...refIssues.filter((i) => !rejected.has(formatPath(i.path)))];
+}
+
+const byPosition = (a: ConfigIssue, b: ConfigIssue): number => a.line - b.line || a.col - b.col;
+
+const fileProblem = (file: string, message: string): ConfigResult => ({ ok: false, errors: [{ file, line: 1, col: 1, path: FILE_PATH, message }] });
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}

@@ -1,0 +1,109 @@
+/**
+ * Checks the schema cannot express: references between sections and uniqueness. They run on the raw
+ * data too (defensively), so a bad bus reference is reported alongside a typo elsewhere in the file.
+ */
+import type { RawIssue } from './messages.js';
+import { isRecord } from './schema-walk.js';
+import { didYouMean } from './suggest.js';
+
+interface Entry {
+  index: number;
+  fields: Record<string, unknown>;
+}
+
+/** The mappings of a list section; anything malformed is the schema's to report. */
+const entries = (data: unknown, section: string): Entry[] => {
+  const list = isRecord(data) ? data[section] : undefined;
+  return Array.isArray(list) ? list.flatMap((fields, index) => (isRecord(fields) ? [{ index, fields }] : [])) : [];
+};
+
+const text = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+
+function duplicateIds(section: 'buses' | 'devices', list: Entry[]): RawIssue[] {
+  const noun = section === 'buses' ? 'bus' : 'device';
+  const firstIndex = new Map<string, number>();
+  const issues: RawIssue[] = [];
+  for (const { index, fields } of list) {
+    const id = text(fields.id);
+    if (id === undefined) continue;
+    const first = firstIndex.get(id);
+    if (first === undefined) firstIndex.set(id, index);
+    else issues.push({ path: [section, index, 'id'], message: `duplicate ${noun} id "${id}" (already used by ${section}[${first}])` });
+  }
+  return issues;
+}
+
+function unknownBuses(devices: Entry[], busIds: Set<string>): RawIssue[] {
+  return devices.flatMap(({ index, fields }) => {
+    const bus = text(fields.bus);
+    if (bus === undefined || busIds.has(bus)) return [];
+    const declared = busIds.size === 0 ? 'no bus is declared under buses' : `declared buses: ${[...busIds].join(', ')}`;
+    return [{ path: ['devices', index, 'bus'], message: `unknown bus "${bus}"${didYouMean(bus, busIds)}; ${declared}` }];
+  });
+}
+
+/** Two devices answering to the same unit id on one line would collide on every request. */
+function sharedUnits(devices: Entry[]): RawIssue[] {
+  const owner = new Map<string, string>();
+  const issues: RawIssue[] = [];
+  for (const { index, fields } of devices) {
+    const bus = text(fields.bus);
+    if (bus === undefined || typeof fields.unit !== 'number') continue;
+    const key = `${bus}\u0000${fields.unit}`;
+    const first = owner.get(key);
+    if (first === undefined) owner.set(key, String(fields.id));
+    else issues.push({ path: ['devices', index, 'unit'], message: `unit ${fields.unit} on bus "${bus}" is already used by device "${first}"` });
+  }
+  return issues;
+}
+
+/** A rule naming a device that does not exist lets nothing through: almost always a typo. */
+function policyDeviceRefs(data: unknown, deviceIds: Set<string>): RawIssue[] {
+  const policy = isRecord(data) ? data.policy : undefined;
+  return entries(policy, 'allow').flatMap(({ index, fields }) => {
+    const match = text(fields.match);
+    const dot = match?.indexOf('.') ?? -1;
+    if (match === undefined || dot < 0) return [];
+    const device = match.slice(0, dot);
+    if (/[*?[\]{}]/.test(device) || deviceIds.has(device)) return [];
+    return [{ path: ['policy', 'allow', index, 'match'], message: `no device "${device}" in devices${didYouMean(device, deviceIds)}, so this rule allows nothing` }];
+  });
+}
+
+/** Profile ids, or profile id -> its point names (then `points` and `writable` are checked too). */
+export type KnownProfiles = ReadonlySet<string> | ReadonlyMap<string, Iterable<string>>;
+
+function unknownProfiles(devices: Entry[], known: KnownProfiles): RawIssue[] {
+  const ids = new Set(known.keys());
+  return devices.flatMap(({ index, fields }) => {
+    const profile = text(fields.profile);
+    if (profile === undefined) return [];
+    if (!ids.has(profile)) return [{ path: ['devices', index, 'profile'], message: `unknown profile "${profile}"${didYouMean(profile, ids)} (profiles live in hardware/profiles)` }];
+    const points = known instanceof Map ? new Set<string>(known.get(profile)) : undefined;
+    return points ? [...unknownPoints(fields, index, 'points', profile, points), ...unknownPoints(fields, index, 'writable', profile, points)] : [];
+  });
+}
+
+/** A misspelt point would silently never be read (or, for writable, never be writable). */
+function unknownPoints(fields: Record<string, unknown>, index: number, list: 'points' | 'writable', profile: string, points: Set<string>): RawIssue[] {
+  const names = Array.isArray(fields[list]) ? (fields[list] as unknown[]) : [];
+  return names.flatMap((name, i) =>
+    typeof name !== 'string' || points.has(name) ? [] : [{ path: ['devices', index, list, i], message: `profile "${profile}" has no point "${name}"${didYouMean(name, points)}` }],
+  );
+}
+
+/** All cross-reference problems in (possibly invalid) config data. Profiles are checked only when known ones are given. */
+export function crossCheck(data: unknown, knownProfiles?: KnownProfiles): RawIssue[] {
+  const buses = entries(data, 'buses');
+  const devices = entries(data, 'devices');
+  const busIds = new Set(buses.flatMap(({ fields }) => text(fields.id) ?? []));
+  const deviceIds = new Set(devices.flatMap(({ fields }) => text(fields.id) ?? []));
+  return [
+    ...duplicateIds('buses', buses),
+    ...duplicateIds('devices', devices),
+    ...unknownBuses(devices, busIds),
+    ...sharedUnits(devices),
+    ...policyDeviceRefs(data, deviceIds),
+    ...(knownProfiles ? unknownProfiles(devices, knownProfiles) : []),
+  ];
+}
