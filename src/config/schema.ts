@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { DATA_CLASSES, STATISTICS } from '../core/types.js';
-import { DURATION_PATTERN, parseDuration } from '../core/duration.js';
+import { DURATION_PATTERN, isValidWindow, parseDuration } from '../core/duration.js';
 
 /** "10s", "5m", "7d" or a number of seconds. Parsed to milliseconds. */
 export const duration = z
@@ -74,7 +74,10 @@ export const deviceSchema = z.strictObject({
 });
 
 export const aggregationSchema = z.strictObject({
-  window: duration.default(300_000).describe('Window length; windows align to the wall clock'),
+  window: duration
+    .default(300_000)
+    .refine(isValidWindow, 'the window must divide a day evenly (e.g. 10s, 1m, 5m, 10m, 15m, 30m, 1h, 2h, 3h, 4h, 6h, 8h, 12h, 1d)')
+    .describe('Window length; windows align to the wall clock'),
 });
 
 export const storeSchema = z.strictObject({

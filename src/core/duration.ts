@@ -16,3 +16,8 @@ export function formatDuration(ms: number): string {
   }
   return `${ms}ms`;
 }
+
+export const DAY_MS = 86_400_000;
+
+/** Windows must tile a local day: whole ms, at least 1 s, dividing 24 h evenly. */
+export const isValidWindow = (ms: number): boolean => Number.isInteger(ms) && ms >= 1000 && DAY_MS % ms === 0;

@@ -48,11 +48,13 @@ export class Gateway {
   private flushTimer?: NodeJS.Timeout;
   private closeTimer?: NodeJS.Timeout;
   private running = false;
+  private readonly closeGraceMs: number;
 
   constructor(private readonly opts: GatewayOptions) {
     const { config } = opts;
     this.built = buildDrivers(config, opts.profiles, opts.logger);
     this.pointInfo = new Map(this.built.points.map((p) => [pointKey(p.device, p.point), p]));
+    this.closeGraceMs = Math.max(0, ...config.buses.map((b) => b.timeout * (b.retries + 1))) + CLOSE_TICK_MS;
     this.aggregator = new Aggregator({
       site: config.site.id,
       gateway: config.gateway.id,
@@ -147,8 +149,12 @@ export class Gateway {
     }
   }
 
+  /**
+   * A reading is stamped when its request is sent and arrives up to a bus timeout (plus retries) later:
+   * windows close that much after their end, so a reading taken just before a boundary still counts.
+   */
   private closeWindows(now: number): void {
-    this.enqueue(this.aggregator.close(now));
+    this.enqueue(this.aggregator.close(now - this.closeGraceMs));
   }
 
   private enqueue(summaries: readonly WindowSummary[]): void {

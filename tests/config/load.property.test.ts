@@ -15,6 +15,8 @@ const durationArb = fc.oneof(
   fc.tuple(fc.integer({ min: 0, max: 99 }), fc.integer({ min: 1, max: 9 }), fc.constantFrom('s', 'm')).map(([n, f, u]) => `${n}.${f}${u}`),
   fc.double({ min: 0.001, max: 86_400, noNaN: true }),
 );
+/** Windows must divide a day: the lengths a site would choose. */
+const windowArb = fc.constantFrom('10s', '1m', '5m', '10m', '15m', '30m', '1h', '6h', '1d', 60, 300);
 const timezone = fc.constantFrom('Europe/Paris', 'UTC', 'America/Guadeloupe', 'Indian/Reunion', 'Pacific/Noumea');
 const classRecord = <T>(value: fc.Arbitrary<T>) => fc.dictionary(fc.constantFrom(...DATA_CLASSES), value, { maxKeys: 4 });
 
@@ -113,7 +115,7 @@ export const validConfigInput: fc.Arbitrary<ConfigInput> = fc
         gateway: fc.record({ id: idArb }),
         buses: fc.constant(buses),
         devices: fc.constant(devices),
-        aggregation: fc.record({ window: durationArb }, { requiredKeys: [] }),
+        aggregation: fc.record({ window: windowArb }, { requiredKeys: [] }),
         store: fc.record(
           { path: text, keyFile: text, cipher: fc.constantFrom('chacha20', 'sqlcipher', 'aes256cbc'), retention: classRecord(durationArb) },
           { requiredKeys: ['path', 'keyFile'] },
