@@ -48,13 +48,37 @@ function sharedUnits(devices: Entry[]): RawIssue[] {
   const issues: RawIssue[] = [];
   for (const { index, fields } of devices) {
     const bus = text(fields.bus);
-    if (bus === undefined || typeof fields.unit !== 'number') continue;
+    if (bus === undefined || typeof fields.unit !== 'number' || protocolOf(fields) !== 'modbus') continue;
     const key = `${bus}\u0000${fields.unit}`;
     const first = owner.get(key);
     if (first === undefined) owner.set(key, String(fields.id));
     else issues.push({ path: ['devices', index, 'unit'], message: `unit ${fields.unit} on bus "${bus}" is already used by device "${first}"` });
   }
   return issues;
+}
+
+const protocolOf = (fields: Record<string, unknown>): string => text(fields.protocol) ?? 'modbus';
+
+/**
+ * Serial line protocols own their port: a TIC or line device needs a serial bus of its own; SDI-12
+ * sensors may share one (the protocol is multi-drop) but not with another protocol.
+ */
+function serialProtocolBuses(devices: Entry[], buses: Entry[]): RawIssue[] {
+  const busType = new Map(buses.flatMap(({ fields }) => (text(fields.id) ? [[text(fields.id)!, text(fields.type)] as const] : [])));
+  const users = new Map<string, { protocol: string; id: string }[]>();
+  for (const { fields } of devices) {
+    const bus = text(fields.bus);
+    if (bus) users.set(bus, [...(users.get(bus) ?? []), { protocol: protocolOf(fields), id: String(fields.id) }]);
+  }
+  return devices.flatMap(({ index, fields }) => {
+    const protocol = protocolOf(fields);
+    const bus = text(fields.bus);
+    if (protocol === 'modbus' || bus === undefined || !busType.has(bus)) return [];
+    if (busType.get(bus) !== 'serial') return [{ path: ['devices', index, 'bus'], message: `a ${protocol} device needs a serial bus; "${bus}" is not one` }];
+    const others = (users.get(bus) ?? []).filter((u) => u.id !== String(fields.id) && !(protocol === 'sdi12' && u.protocol === 'sdi12'));
+    if (others.length === 0) return [];
+    return [{ path: ['devices', index, 'bus'], message: `bus "${bus}" is also used by ${others.map((o) => `${o.id} (${o.protocol})`).join(', ')}: a ${protocol} device needs the port to itself` }];
+  });
 }
 
 /** A rule naming a device that does not exist lets nothing through: almost always a typo. */
@@ -103,6 +127,7 @@ export function crossCheck(data: unknown, knownProfiles?: KnownProfiles): RawIss
     ...duplicateIds('devices', devices),
     ...unknownBuses(devices, busIds),
     ...sharedUnits(devices),
+    ...serialProtocolBuses(devices, buses),
     ...policyDeviceRefs(data, deviceIds),
     ...(knownProfiles ? unknownProfiles(devices, knownProfiles) : []),
   ];

@@ -4,6 +4,8 @@
  */
 import { z } from 'zod';
 import { DATA_CLASSES, STATISTICS } from '../core/types.js';
+import { SENML_UNITS } from '../core/units.js';
+import { lineDeviceOptionsSchema } from '../drivers/serial/line/schema.js';
 import { DURATION_PATTERN, isValidWindow, parseDuration } from '../core/duration.js';
 
 /** "10s", "5m", "7d" or a number of seconds. Parsed to milliseconds. */
@@ -63,15 +65,68 @@ const tcpBusSchema = z.strictObject({
 
 export const busSchema = z.discriminatedUnion('type', [serialBusSchema, tcpBusSchema]);
 
-export const deviceSchema = z.strictObject({
-  id,
-  bus: id.describe('id of a bus in buses'),
-  unit: z.number().int().min(0).max(255).describe('Modbus unit (slave) id'),
-  profile: z.string().min(1).describe('Profile id from hardware/profiles'),
-  poll: duration.default(10_000).describe('Poll interval'),
-  points: z.array(z.string().min(1)).min(1).optional().describe('Points to read; all of the profile when absent'),
-  writable: z.array(z.string().min(1)).default([]).describe('Points that may be written; nothing else is ever written'),
+export const DEVICE_PROTOCOLS = ['modbus', 'tic', 'sdi12', 'line'] as const;
+
+const pointName = z.string().regex(/^[a-z0-9_]+$/, 'use lowercase letters, digits and _');
+
+export const ticOptionsSchema = z.strictObject({
+  mode: z.enum(['auto', 'historique', 'standard']).default('auto').describe('historique: 1200 baud; standard: 9600 baud (both 7E1)'),
+  labels: z.array(z.string().regex(/^[A-Z0-9+-]+$/, 'TIC labels are upper case, e.g. BASE, EAST, SINSTS')).min(1).optional()
+    .describe('Labels kept as points; every known numeric label when absent'),
 });
+
+export const sdi12OptionsSchema = z.strictObject({
+  address: z.string().regex(/^[0-9A-Za-z]$/, 'an SDI-12 address is one character: 0-9, A-Z or a-z'),
+  crc: z.boolean().default(false).describe('Ask for CRC-checked replies (aMC!)'),
+  values: z
+    .array(
+      z.strictObject({
+        name: pointName,
+        unit: z.enum(SENML_UNITS).optional(),
+        class: z.enum(DATA_CLASSES),
+        measure: z.enum(['gauge', 'counter']).default('gauge'),
+        range: z.tuple([z.number(), z.number()]).optional(),
+      }),
+    )
+    .min(1)
+    .describe('Names of the values aD0!... returns, in order'),
+});
+
+export const deviceSchema = z
+  .strictObject({
+    id,
+    bus: id.describe('id of a bus in buses'),
+    protocol: z.enum(DEVICE_PROTOCOLS).default('modbus'),
+    unit: z.number().int().min(0).max(255).optional().describe('Modbus unit (slave) id'),
+    profile: z.string().min(1).optional().describe('Modbus: profile id from hardware/profiles'),
+    poll: duration.default(10_000).describe('Poll interval (Modbus, SDI-12); TIC and line devices push'),
+    points: z.array(z.string().min(1)).min(1).optional().describe('Points to read; all of the profile when absent'),
+    writable: z.array(z.string().min(1)).default([]).describe('Points that may be written; nothing else is ever written'),
+    tic: ticOptionsSchema.optional(),
+    sdi12: sdi12OptionsSchema.optional(),
+    line: lineDeviceOptionsSchema.optional(),
+  })
+  .superRefine((d, ctx) => {
+    const need = (key: 'unit' | 'profile' | 'sdi12' | 'line', why: string) => {
+      if (d[key] === undefined) ctx.addIssue({ code: 'custom', path: [key], message: `${key} is required ${why}` });
+    };
+    const forbid = (key: 'unit' | 'profile' | 'tic' | 'sdi12' | 'line') => {
+      if (d[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: `${key} does not apply to a ${d.protocol} device` });
+    };
+    if (d.protocol === 'modbus') {
+      need('unit', 'for a Modbus device');
+      need('profile', 'for a Modbus device');
+    } else {
+      forbid('unit');
+      forbid('profile');
+      if (d.writable.length > 0) ctx.addIssue({ code: 'custom', path: ['writable'], message: `a ${d.protocol} device has nothing to write` });
+    }
+    if (d.protocol !== 'tic') forbid('tic');
+    if (d.protocol === 'sdi12') need('sdi12', 'for an SDI-12 device (address and values)');
+    else forbid('sdi12');
+    if (d.protocol === 'line') need('line', 'for a line device (pattern or separators, fields)');
+    else forbid('line');
+  });
 
 export const aggregationSchema = z.strictObject({
   window: duration
@@ -137,3 +192,12 @@ export type DeviceConfig = Config['devices'][number];
 export type UplinkConfig = Config['uplink'];
 export type StoreConfig = Config['store'];
 export type PolicyConfig = Config['policy'];
+
+/** A device of one protocol, with the fields the schema guarantees for it. */
+export type ModbusDeviceConfig = DeviceConfig & { protocol: 'modbus'; unit: number; profile: string };
+export type TicDeviceConfig = DeviceConfig & { protocol: 'tic' };
+export type Sdi12DeviceConfig = DeviceConfig & { protocol: 'sdi12'; sdi12: NonNullable<DeviceConfig['sdi12']> };
+export type LineDeviceConfig = DeviceConfig & { protocol: 'line'; line: NonNullable<DeviceConfig['line']> };
+
+export const isModbusDevice = (d: DeviceConfig): d is ModbusDeviceConfig => d.protocol === 'modbus';
+export const modbusDevices = (c: Config): ModbusDeviceConfig[] => c.devices.filter(isModbusDevice);

@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Config } from '../config/schema.js';
+import { modbusDevices, type Config } from '../config/schema.js';
 import { createLogger } from '../core/logger.js';
 import type { OutboxMessage } from '../core/outbox.js';
 import type { WindowSummary } from '../core/types.js';
@@ -47,7 +47,7 @@ async function startSimulators(config: Config, profiles: ReadonlyMap<string, Pro
   const sims: ModbusTcpSimulator[] = [];
   for (const bus of config.buses) {
     if (bus.type !== 'tcp') continue;
-    const devices = config.devices.filter((d) => d.bus === bus.id).map((d) => ({ unit: d.unit, profile: profiles.get(d.profile)! }));
+    const devices = modbusDevices(config).filter((d) => d.bus === bus.id).map((d) => ({ unit: d.unit, profile: profiles.get(d.profile)! }));
     if (devices.length > 0) sims.push(await startModbusTcpSimulator({ host: bus.host, port: bus.port, devices }));
   }
   return sims;

@@ -5,7 +5,7 @@
 import { PasserelleError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { pointKey, type Driver, type PointInfo } from '../core/types.js';
-import type { BusConfig, Config } from '../config/schema.js';
+import { modbusDevices, type BusConfig, type Config } from '../config/schema.js';
 import type { Profile } from '../profiles/schema.js';
 import { ModbusBus } from '../bus/modbus-bus.js';
 import type { Endpoint } from '../bus/modbus-client.js';
@@ -46,7 +46,7 @@ export function buildDrivers(config: Config, profiles: ReadonlyMap<string, Profi
   const drivers: ModbusDeviceDriver[] = [];
   const points: PointInfo[] = [];
   const expectedPerWindow = new Map<string, number>();
-  for (const device of config.devices) {
+  for (const device of modbusDevices(config)) {
     const profile = profiles.get(device.profile);
     if (!profile) throw new PasserelleError('E_CONFIG_PROFILE', `device ${device.id}: no profile "${device.profile}" in hardware/profiles`);
     const busConfig = config.buses.find((b) => b.id === device.bus);

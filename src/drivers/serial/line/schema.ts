@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { DATA_CLASSES } from '../../../core/types.js';
-import { SENML_UNITS } from '../../../profiles/schema.js';
+import { SENML_UNITS } from '../../../core/units.js';
 import { compileLinePattern, namedGroups } from './pattern.js';
 
 export const DEFAULT_MAX_LINE_BYTES = 256;

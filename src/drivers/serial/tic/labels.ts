@@ -4,7 +4,7 @@
  * A label missing here is still decoded; the driver treats it as text of unknown meaning.
  */
 import type { DataClass, Measure } from '../../../core/types.js';
-import type { SENML_UNITS } from '../../../profiles/schema.js';
+import type { SENML_UNITS } from '../../../core/units.js';
 import type { TicMode } from './checksum.js';
 
 export type SenmlUnit = (typeof SENML_UNITS)[number];
