@@ -1,0 +1,34 @@
+/** SenML (RFC 8428) record shape and name rules, shared by the builder, the codec and the resolver. */
+import type { UplinkConfig } from '../config/schema.js';
+
+/** One SenML record with the RFC 8428 labels (section 4.1). `vd` is base64url text, as in JSON. */
+export interface SenmlRecord {
+  bn?: string;
+  bt?: number;
+  bu?: string;
+  bv?: number;
+  bs?: number;
+  bver?: number;
+  n?: string;
+  u?: string;
+  v?: number;
+  vs?: string;
+  vb?: boolean;
+  vd?: string;
+  s?: number;
+  t?: number;
+  ut?: number;
+}
+
+export type SenmlFormat = UplinkConfig['format'];
+
+/** RFC 8428 section 4.5.1: the concatenated name (base name + name) must match this. */
+export const SENML_NAME = /^[A-Za-z0-9][-:./_A-Za-z0-9]*$/;
+
+export const isValidSenmlName = (name: string): boolean => SENML_NAME.test(name);
+
+/** The SenML version of RFC 8428; a pack with a higher bver must not be used (section 4.4). */
+export const SENML_VERSION = 10;
+
+/** Default bound on one MQTT payload; larger summaries are split into several messages. */
+export const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024;

@@ -1,0 +1,107 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { PolicyConfig } from '../../src/config/schema.js';
+import type { PointSummary, WindowSummary } from '../../src/core/types.js';
+import { buildOutboxMessages, summaryTopic } from '../../src/uplink/mqtt-uplink.js';
+import { decodeSenml, encodeSummary, summaryToSenml, type SenmlFormat, type SenmlRecord } from '../../src/uplink/senml.js';
+import { summaryArb } from './arbitraries.js';
+
+const FORMATS: SenmlFormat[] = ['senml-json', 'senml-cbor'];
+
+const manyPoints = (n: number): WindowSummary => ({
+  id: 'site-a:gw-1:1700000000000',
+  site: 'site-a',
+  gateway: 'gw-1',
+  start: 1_700_000_000_000,
+  end: 1_700_000_300_000,
+  points: Array.from({ length: n }, (_, i): PointSummary => ({
+    device: `room-${i}`, point: 'temperature', unit: 'Cel', dataClass: 'comfort', measure: 'gauge',
+    count: 30, expected: 30, min: 19 + i / 100, max: 22.5, mean: 21.125, last: 21, bad: { timeout: 1 },
+  })),
+});
+
+const pointOf = (r: SenmlRecord): string | undefined => r.n?.split('/').slice(0, 2).join('/');
+
+describe.each(FORMATS)('encodeSummary (%s)', (format) => {
+  it('sends a window that fits as one message under the summary id', () => {
+    const parts = encodeSummary(manyPoints(3), format);
+    expect(parts.map((p) => p.id)).toEqual(['site-a:gw-1:1700000000000']);
+    expect(decodeSenml(parts[0]!.payload, format)).toEqual(summaryToSenml(manyPoints(3)));
+  });
+
+  it('splits a large window into bounded, self-describing parts without splitting a point', () => {
+    fc.assert(
+      fc.property(summaryArb(40), fc.integer({ min: 300, max: 3000 }), (summary, maxBytes) => {
+        let parts;
+        try {
+          parts = encodeSummary(summary, format, maxBytes);
+        } catch (e) {
+          // Only acceptable when one point alone cannot fit the bound.
+          expect(e).toMatchObject({ code: 'E_SENML_TOO_LARGE' });
+          return;
+        }
+        const whole = summaryToSenml(summary);
+        const decoded = parts.map((p) => decodeSenml(p.payload, format));
+        parts.forEach((part, i) => {
+          expect(part.payload.length).toBeLessThanOrEqual(maxBytes);
+          const [head, start] = decoded[i]!;
+          const id = parts.length === 1 ? summary.id : `${summary.id}#${i + 1}`;
+          expect(part.id).toBe(id);
+          expect(head).toEqual({ ...whole[0], vs: id });
+          expect(start).toEqual(whole[1]);
+        });
+        const bodies = decoded.map((records) => records.slice(2));
+        expect(bodies.flat()).toEqual(whole.slice(2));
+        const partOfPoint = new Map<string, number>();
+        bodies.forEach((records, i) => {
+          for (const r of records) {
+            const key = pointOf(r)!;
+            expect(partOfPoint.get(key) ?? i).toBe(i);
+            partOfPoint.set(key, i);
+          }
+        });
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('splits 400 points into several parts within the 16 KiB default', () => {
+    const parts = encodeSummary(manyPoints(400), format);
+    expect(parts.length).toBeGreaterThan(1);
+    for (const p of parts) expect(p.payload.length).toBeLessThanOrEqual(16 * 1024);
+    expect(parts.map((p) => p.id)).toEqual(parts.map((_, i) => `site-a:gw-1:1700000000000#${i + 1}`));
+  });
+
+  it('fails with E_SENML_TOO_LARGE when one point cannot fit the bound', () => {
+    expect(() => encodeSummary(manyPoints(2), format, 150)).toThrow(expect.objectContaining({ code: 'E_SENML_TOO_LARGE' }));
+  });
+});
+
+describe('buildOutboxMessages', () => {
+  const policy: PolicyConfig = { allow: [{ match: 'room-1.*', statistics: ['mean'] }], minCount: {} };
+  const topic = summaryTopic('passerelle', 'site-a', 'gw-1');
+
+  it('applies the policy, encodes and addresses the messages of a window', () => {
+    const messages = buildOutboxMessages(manyPoints(3), policy, 'senml-json', topic);
+    expect(messages).toHaveLength(1);
+    const [m] = messages;
+    expect(m).toMatchObject({ id: 'site-a:gw-1:1700000000000', topic: 'passerelle/site-a/gw-1/summary', createdAt: 1_700_000_300_000 });
+    const names = decodeSenml(m!.payload, 'senml-json').map((r) => r.n);
+    expect(names).toContain('room-1/temperature/mean');
+    expect(names.some((n) => n?.startsWith('room-0/') || n?.endsWith('/min'))).toBe(false);
+  });
+
+  it('gives split parts distinct deterministic ids sharing the window time', () => {
+    const all: PolicyConfig = { allow: [{ match: '*', statistics: ['min', 'max', 'mean', 'last'] }], minCount: {} };
+    const first = buildOutboxMessages(manyPoints(60), all, 'senml-cbor', topic, 1024);
+    const again = buildOutboxMessages(manyPoints(60), all, 'senml-cbor', topic, 1024);
+    expect(first.length).toBeGreaterThan(1);
+    expect(new Set(first.map((m) => m.id)).size).toBe(first.length);
+    expect(again).toEqual(first);
+    for (const m of first) expect(m.createdAt).toBe(1_700_000_300_000);
+  });
+
+  it('yields nothing when the policy lets no point out', () => {
+    expect(buildOutboxMessages(manyPoints(3), { allow: [], minCount: {} }, 'senml-json', topic)).toEqual([]);
+  });
+});
