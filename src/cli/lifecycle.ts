@@ -3,15 +3,18 @@
  * budget, exits at once (the outbox is on disk, so nothing acknowledged is lost by that).
  */
 export const STOP_BUDGET_MS = 4500;
+const DUPLICATE_SIGNAL_MS = 1000;
 
 export function stopOnSignals(stop: () => Promise<void>, log: (msg: string) => void = () => undefined): void {
-  let stopping = false;
+  let stoppingSince = 0;
   const onSignal = (signal: NodeJS.Signals) => {
-    if (stopping) {
+    // Wrappers (npm, tsx) may relay the same Ctrl-C a moment later: only a deliberate second one forces.
+    if (stoppingSince && Date.now() - stoppingSince < DUPLICATE_SIGNAL_MS) return;
+    if (stoppingSince) {
       log(`${signal} again: exiting now`);
       process.exit(130);
     }
-    stopping = true;
+    stoppingSince = Date.now();
     log(`${signal}: stopping`);
     const force = setTimeout(() => {
       log(`stop took longer than ${STOP_BUDGET_MS} ms: exiting`);

@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { modbusDevices, type Config } from '../config/schema.js';
-import { createLogger } from '../core/logger.js';
+import { createHumanLogger } from '../core/logger.js';
 import type { OutboxMessage } from '../core/outbox.js';
 import type { WindowSummary } from '../core/types.js';
 import { formatDuration } from '../core/duration.js';
@@ -22,7 +22,7 @@ export const DEMO_BROKER = { host: '127.0.0.1', port: 1883 };
 export async function demoCommand(configFile: string, logLevel: string): Promise<void> {
   const file = existsSync(configFile) ? configFile : join(packageRoot(), configFile);
   const { config, profiles } = await loadSite(file);
-  const logger = createLogger(logLevel);
+  const logger = createHumanLogger(logLevel);
   const simulators = await startSimulators(config, profiles);
   const broker = config.uplink.broker ? undefined : await startDemoBroker(DEMO_BROKER.host, DEMO_BROKER.port);
   const pending = new Map<string, WindowSummary>();
