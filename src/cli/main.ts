@@ -8,6 +8,8 @@ import { runCommand } from './commands/run.js';
 import { simulateCommand } from './commands/simulate.js';
 import { demoCommand } from '../demo/demo.js';
 import { CliExit } from './load-site.js';
+import { eraseCommand } from './commands/erase.js';
+import { keysRotateCommand } from './commands/keys.js';
 
 const logLevel = () =>
   new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info');
@@ -54,6 +56,20 @@ program
   .option('-c, --config <file>', 'demo site configuration', 'config/demo.yaml')
   .addOption(logLevel().default('warn'))
   .action((o: { config: string; logLevel: string }) => demoCommand(o.config, o.logLevel));
+
+const keys = program.command('keys').description('manage the store key');
+keys
+  .command('rotate')
+  .description('re-key the store in place with a fresh key (stop the gateway first)')
+  .requiredOption('-c, --config <file>', 'site configuration (YAML)')
+  .action((o: { config: string }) => keysRotateCommand(o.config));
+
+program
+  .command('erase')
+  .description('wipe all local data and the store key, irrecoverably (stop the gateway first)')
+  .requiredOption('-c, --config <file>', 'site configuration (YAML)')
+  .option('--yes', 'do not ask for confirmation', false)
+  .action((o: { config: string; yes: boolean }) => eraseCommand(o.config, { yes: o.yes }));
 
 program.parseAsync().catch((e: unknown) => {
   if (e instanceof CliExit) {

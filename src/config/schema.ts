@@ -143,6 +143,14 @@ export const storeSchema = z.strictObject({
     .partialRecord(z.enum(DATA_CLASSES), duration)
     .default({})
     .describe('Raw reading retention per data class (default 7d)'),
+  deliveredGrace: duration.default(604_800_000).describe('How long delivered summaries stay as the local audit trail'),
+  maxBytes: z.number().int().min(1_048_576).default(536_870_912).describe('Store size cap in bytes; at the cap the oldest raw readings are dropped first'),
+  maxOutboxBytes: z
+    .number()
+    .int()
+    .min(65_536)
+    .default(67_108_864)
+    .describe('Second cap, undelivered summaries alone; beyond it the oldest undelivered summary is dropped (counted)'),
 });
 
 export const uplinkSchema = z.strictObject({

@@ -8,7 +8,6 @@
  * Shutdown order: stop polling, flush the raw batch, close open windows into summaries, deliver what
  * the broker takes within the stop budget, publish `offline`, close buses and the store.
  */
-import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { OutboxMessage } from '../core/outbox.js';
 import { pointKey, type PointInfo, type Reading, type WindowSummary } from '../core/types.js';
@@ -17,6 +16,7 @@ import type { Profile } from '../profiles/schema.js';
 import { Aggregator } from '../pipeline/aggregator.js';
 import { checkRange } from '../pipeline/quality.js';
 import { Store } from '../store/store.js';
+import { WriteBuffer } from '../store/write-buffer.js';
 import { MqttUplink, buildOutboxMessages, summaryTopic } from '../uplink/mqtt-uplink.js';
 import { buildDrivers, type BuiltDrivers } from './build-drivers.js';
 import { readUplinkSecrets } from './uplink-options.js';
@@ -43,6 +43,8 @@ export class Gateway {
   private readonly aggregator: Aggregator;
   private readonly pointInfo: Map<string, PointInfo>;
   private store?: Store;
+  /** Holds writes in memory (bounded) while the disk is full or failing, and retries. */
+  private writes?: WriteBuffer;
   private uplink?: MqttUplink;
   private rawBatch: Reading[] = [];
   private flushTimer?: NodeJS.Timeout;
@@ -75,7 +77,19 @@ export class Gateway {
 
   async start(): Promise<void> {
     const { config, logger } = this.opts;
-    this.store = Store.open({ path: config.store.path, keyFile: config.store.keyFile, cipher: config.store.cipher, logger: logger.child({ part: 'store' }) });
+    const storeLogger = logger.child({ part: 'store' });
+    this.store = Store.open({
+      path: config.store.path,
+      keyFile: config.store.keyFile,
+      cipher: config.store.cipher,
+      logger: storeLogger,
+      pointClasses: new Map(this.built.points.map((p) => [pointKey(p.device, p.point), p.dataClass])),
+      retention: config.store.retention,
+      deliveredGraceMs: config.store.deliveredGrace,
+      maxBytes: config.store.maxBytes,
+      maxOutboxBytes: config.store.maxOutboxBytes,
+    });
+    this.writes = new WriteBuffer({ target: this.store, logger: storeLogger, onRecovered: () => this.uplink?.kick() });
     const url = this.brokerUrl;
     if (url) {
       this.uplink = new MqttUplink({
@@ -119,6 +133,8 @@ export class Gateway {
       devices: Object.fromEntries(this.built.drivers.map((d) => [d.id, d.stats()])),
       uplink: this.uplink?.stats(),
       outbox: this.store?.count(),
+      storeFault: this.writes?.fault(),
+      held: this.writes?.held(),
     };
   }
 
@@ -133,20 +149,18 @@ export class Gateway {
     this.enqueue(this.aggregator.flushAll(Date.now()));
     await this.uplink?.stop();
     await Promise.all([...this.built.buses.values()].map((b) => b.close()));
+    this.writes?.retryNow();
+    this.writes?.stop();
     const pending = this.store?.count() ?? 0;
     this.store?.close();
     logger.info({ outboxKept: pending }, 'gateway stopped');
   }
 
   private flushRaw(): void {
-    if (this.rawBatch.length === 0 || !this.store) return;
+    if (this.rawBatch.length === 0 || !this.writes) return;
     const batch = this.rawBatch;
     this.rawBatch = [];
-    try {
-      this.store.appendReadings(batch);
-    } catch (e) {
-      this.opts.logger.error({ err: errorMessage(e), readings: batch.length }, 'raw readings not stored');
-    }
+    this.writes?.appendReadings(batch);
   }
 
   /**
@@ -162,11 +176,7 @@ export class Gateway {
     const topic = summaryTopic(config.uplink.topicPrefix, config.site.id, config.gateway.id);
     for (const summary of summaries) {
       const messages = buildOutboxMessages(summary, config.policy, config.uplink.format, topic);
-      try {
-        for (const m of messages) this.store?.enqueue(m);
-      } catch (e) {
-        this.opts.logger.error({ err: errorMessage(e), summary: summary.id }, 'summary not stored');
-      }
+      for (const m of messages) this.writes?.enqueue(m);
       this.opts.onEvent?.({ type: 'summary', summary, messages });
     }
     if (summaries.length > 0) this.uplink?.kick();

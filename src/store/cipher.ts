@@ -27,6 +27,20 @@ export function applyKey(db: Database.Database, cipher: StoreCipher, key: Buffer
 }
 
 /**
+ * Re-encrypts every page with `key`, in one transaction. SQLite3MultipleCiphers refuses this in WAL
+ * mode: the caller switches the journal to DELETE first (see rotate.ts).
+ */
+export function applyRekey(db: Database.Database, cipher: StoreCipher, key: Buffer): void {
+  const material = keyMaterial(cipher, key);
+  try {
+    const rc = db.rekey(material);
+    if (rc !== 0) throw new PasserelleError('E_STORE_REKEY', `cannot re-key the store (SQLite code ${rc})`);
+  } finally {
+    material.fill(0);
+  }
+}
+
+/**
  * chacha20 and sqlcipher accept SQLCipher's raw-key form x'<64 hex>' and use the 256 bits directly
  * (no passphrase derivation). aes256cbc has no raw form: it hashes its passphrase after cutting it to
  * 32 bytes, so it gets the 32 key bytes themselves (the hex form would keep only 120 bits).

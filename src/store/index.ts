@@ -1,6 +1,13 @@
+export { DEFAULT_MAX_BYTES, DEFAULT_MAX_OUTBOX_BYTES } from './bounds.js';
 export { STORE_CIPHERS, type StoreCipher } from './cipher.js';
+export type { DropCounts } from './drops.js';
+export { eraseLocalData, type EraseReport, type EraseTarget, type ErasedFile } from './erase.js';
+export { CREDENTIAL_NAME, resolveKeySource, type KeySource } from './key-source.js';
 export { KEY_BYTES, loadOrCreateKey } from './keyfile.js';
-export { MAX_PEEK } from './outbox.js';
-export { MAX_READINGS_PER_QUERY } from './readings.js';
+export { MAX_ENTRIES_PER_QUERY, MAX_PEEK, type OutboxEntry } from './outbox.js';
+export { MAX_READINGS_PER_QUERY, type PointClasses } from './readings.js';
+export { DEFAULT_DELIVERED_GRACE_MS, DEFAULT_RETENTION_MS, type PurgeReport } from './retention.js';
+export { rotateStoreKey, type RotateOptions, type RotateReport, type RotationStep } from './rotate.js';
 export { SCHEMA_VERSION } from './schema.js';
 export { Store, type StoreInfo, type StoreOptions } from './store.js';
+export { WriteBuffer, type WriteBufferOptions, type WriteTarget } from './write-buffer.js';

@@ -30,6 +30,37 @@ export function loadOrCreateKey(path: string): Buffer {
   return stat ? readKeyFile(path, stat) : createKeyFile(path);
 }
 
+/** Reads an existing key (file or systemd credential), with the same permission and format checks; never creates one. */
+export function readExistingKey(path: string): Buffer {
+  const stat = statIfExists(path);
+  if (!stat) throw new PasserelleError('E_KEY_MISSING', `key file ${path} does not exist`);
+  return readKeyFile(path, stat);
+}
+
+/**
+ * Writes `key` to a new file at `path` (refusing an existing one), mode 0600, flushed to disk with its
+ * directory entry before returning: used for the `.next` key of a rotation, which must be durable
+ * before the database is re-keyed.
+ */
+export function writeNewKeyFile(path: string, key: Buffer): void {
+  try {
+    writePrivateFile(path, Buffer.from(`${key.toString('hex')}\n`, 'latin1'));
+    fsyncDirectory(dirname(path));
+  } catch (e) {
+    throw keyIoError(`cannot write key file ${path}`, e);
+  }
+}
+
+/** Renames the rotated key over the old one and makes the rename durable. */
+export function replaceKeyFile(from: string, to: string): void {
+  try {
+    renameSync(from, to);
+    fsyncDirectory(dirname(to));
+  } catch (e) {
+    throw keyIoError(`cannot rename key file ${from} to ${to}`, e);
+  }
+}
+
 function statIfExists(path: string): Stats | undefined {
   try {
     return statSync(path);
@@ -106,7 +137,7 @@ function writePrivateFile(path: string, content: Buffer): void {
 }
 
 /** Makes the rename durable. Some filesystems refuse fsync on a directory; the key is written either way. */
-function fsyncDirectory(dir: string): void {
+export function fsyncDirectory(dir: string): void {
   try {
     const fd = openSync(dir, 'r');
     try {

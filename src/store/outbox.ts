@@ -8,33 +8,82 @@ interface OutboxRow {
   created_at: number;
 }
 
+interface AuditRow {
+  id: string;
+  topic: string;
+  created_at: number;
+  delivered_at: number | null;
+  bytes: number;
+}
+
+/** One line of the local audit trail: what was queued, and when the broker acknowledged it. */
+export interface OutboxEntry {
+  readonly id: string;
+  readonly topic: string;
+  readonly createdAt: number;
+  /** ms since epoch of the broker's PUBACK; undefined while pending. */
+  readonly deliveredAt?: number;
+  readonly bytes: number;
+}
+
 /** Largest batch one `peek` returns whatever the caller asks: bounds the memory of a drain step. */
 export const MAX_PEEK = 1000;
+/** Largest batch one `entries` call returns (local tools, the crash harness). */
+export const MAX_ENTRIES_PER_QUERY = 10_000;
 
-/** The outbox table behind the Outbox contract. Ordering (created_at, id) is served by an index. */
+/**
+ * The outbox table behind the Outbox contract. An acknowledged message is not deleted but marked
+ * delivered (the audit trail of what left the building) and purged after a grace period; peek and
+ * count see pending messages only.
+ */
 export class OutboxTable implements Outbox {
-  private readonly insert: Database.Statement<[string, string, Buffer, number]>;
+  private readonly upsert: Database.Statement<[string, string, Buffer, number]>;
   private readonly selectOldest: Database.Statement<[number], OutboxRow>;
-  private readonly deleteById: Database.Statement<[string]>;
-  private readonly countAll: Database.Statement<[], number>;
+  private readonly markDelivered: Database.Statement<[number, string]>;
+  private readonly countPending: Database.Statement<[], number>;
+  private readonly sumPendingBytes: Database.Statement<[], number>;
+  private readonly deleteOldestPending: Database.Statement<[number]>;
+  private readonly deleteDeliveredBefore: Database.Statement<[number]>;
+  private readonly deleteOldestDelivered: Database.Statement<[number]>;
+  private readonly selectEntries: Database.Statement<[number], AuditRow>;
 
-  constructor(db: Database.Database) {
-    this.insert = db.prepare<[string, string, Buffer, number]>(
-      'INSERT INTO outbox (id, topic, payload, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING',
+  constructor(
+    db: Database.Database,
+    private readonly now: () => number,
+  ) {
+    // A delivered id may be queued again (contract: accepted once acknowledged); a pending one may not.
+    this.upsert = db.prepare<[string, string, Buffer, number]>(
+      `INSERT INTO outbox (id, topic, payload, created_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET topic = excluded.topic, payload = excluded.payload,
+         created_at = excluded.created_at, delivered_at = NULL
+       WHERE outbox.delivered_at IS NOT NULL`,
     );
     this.selectOldest = db.prepare<[number], OutboxRow>(
-      'SELECT id, topic, payload, created_at FROM outbox ORDER BY created_at, id LIMIT ?',
+      'SELECT id, topic, payload, created_at FROM outbox WHERE delivered_at IS NULL ORDER BY created_at, id LIMIT ?',
     );
-    this.deleteById = db.prepare<[string]>('DELETE FROM outbox WHERE id = ?');
-    this.countAll = db.prepare<[], number>('SELECT count(*) FROM outbox').pluck();
+    this.markDelivered = db.prepare<[number, string]>('UPDATE outbox SET delivered_at = ? WHERE id = ? AND delivered_at IS NULL');
+    this.countPending = db.prepare<[], number>('SELECT count(*) FROM outbox WHERE delivered_at IS NULL').pluck();
+    this.sumPendingBytes = db.prepare<[], number>('SELECT total(length(payload)) FROM outbox WHERE delivered_at IS NULL').pluck();
+    this.deleteOldestPending = db.prepare<[number]>(
+      `DELETE FROM outbox WHERE id IN
+         (SELECT id FROM outbox WHERE delivered_at IS NULL ORDER BY created_at, id LIMIT ?)`,
+    );
+    this.deleteDeliveredBefore = db.prepare<[number]>('DELETE FROM outbox WHERE delivered_at IS NOT NULL AND delivered_at < ?');
+    this.deleteOldestDelivered = db.prepare<[number]>(
+      `DELETE FROM outbox WHERE id IN
+         (SELECT id FROM outbox WHERE delivered_at IS NOT NULL ORDER BY delivered_at LIMIT ?)`,
+    );
+    this.selectEntries = db.prepare<[number], AuditRow>(
+      'SELECT id, topic, created_at, delivered_at, length(payload) AS bytes FROM outbox ORDER BY created_at, id LIMIT ?',
+    );
   }
 
-  /** A second enqueue of an id keeps the first message untouched and returns false. */
+  /** A second enqueue of a pending id keeps the first message untouched and returns false. */
   enqueue(message: OutboxMessage): boolean {
-    return this.insert.run(message.id, message.topic, message.payload, message.createdAt).changes === 1;
+    return this.upsert.run(message.id, message.topic, message.payload, message.createdAt).changes === 1;
   }
 
-  /** Oldest first; at most min(limit, MAX_PEEK); none for a limit below 1. */
+  /** Pending messages, oldest first; at most min(limit, MAX_PEEK); none for a limit below 1. */
   peek(limit: number): OutboxMessage[] {
     const bounded = Math.min(Math.floor(limit), MAX_PEEK);
     if (!(bounded > 0)) return [];
@@ -46,11 +95,44 @@ export class OutboxTable implements Outbox {
     }));
   }
 
+  /** Marks a pending message delivered now; unknown or already delivered ids are ignored. */
   ack(id: string): void {
-    this.deleteById.run(id);
+    this.markDelivered.run(this.now(), id);
   }
 
   count(): number {
-    return this.countAll.get() ?? 0;
+    return this.countPending.get() ?? 0;
+  }
+
+  pendingBytes(): number {
+    return this.sumPendingBytes.get() ?? 0;
+  }
+
+  /** Deletes up to n pending messages, oldest first (only at the outbox cap); returns how many. */
+  dropOldestPending(n: number): number {
+    return this.deleteOldestPending.run(n).changes;
+  }
+
+  /** Purges delivered messages acknowledged before ts (end of the audit grace period). */
+  purgeDeliveredBefore(ts: number): number {
+    return this.deleteDeliveredBefore.run(ts).changes;
+  }
+
+  /** Purges up to n delivered messages, earliest delivered first (size cap, after raw readings). */
+  dropOldestDelivered(n: number): number {
+    return this.deleteOldestDelivered.run(n).changes;
+  }
+
+  /** Pending and delivered messages, oldest first, at most min(limit, MAX_ENTRIES_PER_QUERY); no payloads. */
+  entries(limit: number): OutboxEntry[] {
+    const bounded = Math.min(Math.floor(limit), MAX_ENTRIES_PER_QUERY);
+    if (!(bounded > 0)) return [];
+    return this.selectEntries.all(bounded).map((row) => ({
+      id: row.id,
+      topic: row.topic,
+      createdAt: row.created_at,
+      bytes: row.bytes,
+      ...(row.delivered_at !== null && { deliveredAt: row.delivered_at }),
+    }));
   }
 }

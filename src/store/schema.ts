@@ -4,13 +4,18 @@ import type { Logger } from '../core/logger.js';
 
 /**
  * Schema migrations, applied in order; `PRAGMA user_version` records the last one applied.
- * Append new steps (retention classes, size accounting, ...); never edit a released one.
+ * Append new steps; never edit a released one.
  */
 export interface Migration {
   readonly version: number;
   readonly description: string;
   readonly sql: string;
+  /** Work SQLite refuses inside a transaction (VACUUM), run just before the step's transaction. */
+  readonly beforeTransaction?: (db: Database.Database) => void;
 }
+
+/** PRAGMA auto_vacuum value for INCREMENTAL: freed pages can be handed back to the file system on demand. */
+const AUTO_VACUUM_INCREMENTAL = 2;
 
 export const MIGRATIONS: readonly Migration[] = [
   {
@@ -39,6 +44,35 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX outbox_drain_order ON outbox (created_at, id);
     `,
   },
+  {
+    version: 2,
+    description: 'retention per data class, delivered-summary audit trail, drop counters, incremental vacuum',
+    // Stores made by version 1 have auto_vacuum NONE; switching needs one VACUUM (rewrites the file once).
+    beforeTransaction: (db) => {
+      if (db.pragma('auto_vacuum', { simple: true }) === AUTO_VACUUM_INCREMENTAL) return;
+      db.pragma(`auto_vacuum = ${AUTO_VACUUM_INCREMENTAL}`);
+      db.exec('VACUUM');
+    },
+    sql: `
+      -- data class of the point, filled from the point map given at open; NULL = default retention
+      ALTER TABLE readings ADD COLUMN class TEXT;
+      -- retention deletes per class by age without scanning the classes kept longer
+      CREATE INDEX readings_by_class_ts ON readings (class, ts);
+
+      -- acknowledged summaries stay (delivered_at set) for the audit grace period, then are purged
+      ALTER TABLE outbox ADD COLUMN delivered_at INTEGER;
+      DROP INDEX outbox_drain_order;
+      CREATE INDEX outbox_pending ON outbox (created_at, id) WHERE delivered_at IS NULL;
+      CREATE INDEX outbox_delivered ON outbox (delivered_at) WHERE delivered_at IS NOT NULL;
+
+      -- drops at the size caps, kept until reported (survive a restart)
+      CREATE TABLE drops (
+        what TEXT    NOT NULL PRIMARY KEY CHECK (what IN ('raw', 'summary')),
+        n    INTEGER NOT NULL
+      );
+      INSERT INTO drops (what, n) VALUES ('raw', 0), ('summary', 0);
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -57,7 +91,10 @@ export function migrate(db: Database.Database, logger: Logger): number {
         `upgrade Passerelle rather than downgrading it on this gateway`,
     );
   }
+  // auto_vacuum only takes effect if set before the first table exists: a new store gets it for free.
+  if (current === 0) db.pragma(`auto_vacuum = ${AUTO_VACUUM_INCREMENTAL}`);
   for (const step of MIGRATIONS.filter((m) => m.version > current)) {
+    step.beforeTransaction?.(db);
     db.transaction(() => {
       db.exec(step.sql);
       db.pragma(`user_version = ${step.version}`);

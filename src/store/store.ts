@@ -1,71 +1,128 @@
 import Database from 'better-sqlite3-multiple-ciphers';
-import { closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { PasserelleError } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import type { Outbox, OutboxMessage } from '../core/outbox.js';
-import type { Reading } from '../core/types.js';
-import { applyKey, assertCipher, isWrongKeyError, type StoreCipher } from './cipher.js';
-import { loadOrCreateKey } from './keyfile.js';
-import { OutboxTable } from './outbox.js';
-import { ReadingsTable } from './readings.js';
+import type { DataClass, Reading } from '../core/types.js';
+import { DEFAULT_MAX_BYTES, DEFAULT_MAX_OUTBOX_BYTES, enforceOutboxCap, enforceSizeCap, usedBytes, type SizeLimits, type Tables } from './bounds.js';
+import { assertCipher, type StoreCipher } from './cipher.js';
+import { DropCounters, type DropCounts } from './drops.js';
+import { storeError } from './errors.js';
+import { resolveKeySource } from './key-source.js';
+import { OutboxTable, type OutboxEntry } from './outbox.js';
+import { ReadingsTable, type PointClasses } from './readings.js';
+import { DEFAULT_DELIVERED_GRACE_MS, purgeExpired, type PurgeReport, type RetentionPolicy } from './retention.js';
 import { migrate } from './schema.js';
+import { BUSY_TIMEOUT_MS, fileSize, unlock } from './unlock.js';
 
 export interface StoreOptions {
   /** SQLite database file; created (mode 0600, directory 0700) on first start. */
   readonly path: string;
-  /** 256-bit key file; created on first start, refused when readable by others. */
+  /** 256-bit key file; created on first start, refused when readable by others. A systemd credential wins (key-source.ts). */
   readonly keyFile: string;
   /** Default chacha20: fast on ARM boards without AES instructions. */
   readonly cipher?: StoreCipher;
   readonly logger?: Logger;
+  /** Data class of each point (`device.point`), for retention per class. */
+  readonly pointClasses?: PointClasses;
+  /** Raw retention per data class in ms (config store.retention); default 7 days. */
+  readonly retention?: Readonly<Partial<Record<DataClass, number>>>;
+  /** How long delivered summaries stay as the local audit trail; default 7 days. */
+  readonly deliveredGraceMs?: number;
+  /** Size cap of the database; at the cap the oldest raw readings go first. Default 512 MiB. */
+  readonly maxBytes?: number;
+  /** Second cap, pending summaries only: beyond it the oldest undelivered summary is dropped. Default 64 MiB. */
+  readonly maxOutboxBytes?: number;
+  /** Environment holding $CREDENTIALS_DIRECTORY (systemd); default process.env. */
+  readonly env?: NodeJS.ProcessEnv;
+  /** Clock for delivered_at and retention; default Date.now. */
+  readonly now?: () => number;
 }
 
 /** What may be shown about a store: never the key. */
 export interface StoreInfo {
   readonly path: string;
-  readonly cipher: StoreCipher;
+  readonly cipher: StoreCipher | 'none';
   readonly schemaVersion: number;
 }
 
-/** A writer waits this long for a lock held by a local tool before failing with E_STORE_BUSY. */
-const BUSY_TIMEOUT_MS = 5000;
+/** The size cap is checked every this many appended batches: cheap (header fields), but not free. */
+const SIZE_CHECK_EVERY_BATCHES = 8;
+/** Retention runs at most this often, from appendReadings; applyRetention() runs it on demand. */
+const RETENTION_EVERY_MS = 60_000;
+/** The write-ahead log is truncated back to this after a checkpoint: bounds its disk use between checkpoints. */
+const WAL_SIZE_LIMIT_BYTES = 4 * 1024 * 1024;
 
 /**
  * Raw readings and the outbox in one encrypted SQLite file (whole-database encryption, WAL journal,
- * also encrypted). Uplink code receives it as an `Outbox` only.
+ * also encrypted). Uplink code receives it as an `Outbox` only. Bounded: see bounds.ts and retention.ts.
  */
 export class Store implements Outbox {
+  private readonly tables: Tables;
   private readonly readings: ReadingsTable;
   private readonly outbox: OutboxTable;
+  private readonly drops: DropCounters;
+  private readonly limits: SizeLimits;
+  private readonly retention: RetentionPolicy;
+  private readonly now: () => number;
+  private batchesSinceSizeCheck = 0;
+  private lastRetentionAt = -Infinity;
 
   private constructor(
     private readonly db: Database.Database,
     private readonly info: StoreInfo,
     private readonly logger: Logger,
+    opts: StoreOptions,
   ) {
-    this.readings = new ReadingsTable(db);
-    this.outbox = new OutboxTable(db);
+    this.now = opts.now ?? Date.now;
+    this.readings = new ReadingsTable(db, opts.pointClasses ?? new Map());
+    this.outbox = new OutboxTable(db, this.now);
+    this.drops = new DropCounters(db);
+    this.tables = { db, readings: this.readings, outbox: this.outbox, drops: this.drops };
+    this.limits = { maxBytes: opts.maxBytes ?? DEFAULT_MAX_BYTES, maxOutboxBytes: opts.maxOutboxBytes ?? DEFAULT_MAX_OUTBOX_BYTES };
+    this.retention = { byClass: opts.retention ?? {}, deliveredGraceMs: opts.deliveredGraceMs ?? DEFAULT_DELIVERED_GRACE_MS };
   }
 
   static open(opts: StoreOptions): Store {
     const cipher = opts.cipher ?? 'chacha20';
     assertCipher(cipher);
     const logger = opts.logger ?? silentLogger();
-    const db = unlock(opts.path, opts.keyFile, cipher, logger);
+    const db = unlock(opts.path, resolveKeySource(opts.keyFile, opts.env), cipher, logger);
+    return Store.prepare(db, { path: opts.path, cipher }, logger, opts);
+  }
+
+  /**
+   * An UNENCRYPTED store, for benchmarks (encrypted next to plain) and tests that must see bytes on disk.
+   * No configuration reaches this: the gateway always calls open().
+   */
+  static openUnencrypted(opts: Omit<StoreOptions, 'keyFile' | 'cipher' | 'env'>): Store {
+    let db: Database.Database;
+    try {
+      db = new Database(opts.path, { timeout: BUSY_TIMEOUT_MS });
+    } catch (e) {
+      throw storeError('open', opts.path, e);
+    }
+    return Store.prepare(db, { path: opts.path, cipher: 'none' }, opts.logger ?? silentLogger(), opts);
+  }
+
+  private static prepare(db: Database.Database, where: Omit<StoreInfo, 'schemaVersion'>, logger: Logger, opts: StoreOptions | Omit<StoreOptions, 'keyFile'>): Store {
     try {
       configure(db);
       const schemaVersion = migrate(db, logger);
-      logger.info({ path: opts.path, cipher, schemaVersion }, 'store opened');
-      return new Store(db, { path: opts.path, cipher, schemaVersion }, logger);
+      logger.info({ ...where, schemaVersion }, 'store opened');
+      return new Store(db, { ...where, schemaVersion }, logger, opts as StoreOptions);
     } catch (e) {
       db.close();
-      throw storeError('open', opts.path, e);
+      throw storeError('open', where.path, e);
     }
   }
 
+  /**
+   * One transaction per batch. Every SIZE_CHECK_EVERY_BATCHES batches the size cap is enforced, and
+   * about once a minute the retention runs; their failures are logged, never thrown: the batch is stored.
+   */
   appendReadings(readings: readonly Reading[]): void {
     this.run('append readings', () => this.readings.append(readings));
+    this.maintainQuietly();
   }
 
   readingCount(): number {
@@ -77,30 +134,70 @@ export class Store implements Outbox {
     return this.run('read readings', () => this.readings.between(from, to, limit));
   }
 
-  /** Deletes readings sampled before ts; returns how many. */
+  /** Deletes readings sampled before ts, whatever their class; returns how many. */
   purgeReadingsBefore(ts: number): number {
     return this.run('purge readings', () => this.readings.purgeBefore(ts));
   }
 
+  /** Past the outbox cap, the oldest pending summaries are dropped (and counted) to make room. */
   enqueue(message: OutboxMessage): boolean {
-    return this.run('enqueue', () => this.outbox.enqueue(message));
+    return this.run('enqueue', () => {
+      enforceOutboxCap(this.tables, this.limits, message.payload.length, this.logger);
+      return this.outbox.enqueue(message);
+    });
   }
 
   peek(limit: number): OutboxMessage[] {
     return this.run('peek', () => this.outbox.peek(limit));
   }
 
+  /** Marks the message delivered (kept for the audit grace period); peek and count no longer see it. */
   ack(id: string): void {
     this.run('ack', () => this.outbox.ack(id));
   }
 
+  /** Pending (undelivered) messages. */
   count(): number {
     return this.run('count', () => this.outbox.count());
+  }
+
+  /** The audit trail: pending and delivered messages, oldest first, bounded (MAX_ENTRIES_PER_QUERY). */
+  outboxEntries(limit: number): OutboxEntry[] {
+    return this.run('list outbox', () => this.outbox.entries(limit));
+  }
+
+  /** Runs the retention now (it also runs about once a minute from appendReadings). */
+  applyRetention(now: number = this.now()): PurgeReport {
+    const report = this.run('retention', () => purgeExpired(this.db, this.readings, this.outbox, this.retention, now));
+    this.lastRetentionAt = now;
+    return report;
+  }
+
+  /** Enforces the size cap now; returns the raw readings dropped. */
+  enforceSizeCap(): number {
+    return this.run('size cap', () => enforceSizeCap(this.tables, this.limits, this.logger));
+  }
+
+  /** Drops since the last call (persisted until taken), for the next summary and the health state. */
+  takeDropCounts(): DropCounts {
+    return this.run('drop counts', () => this.drops.take());
+  }
+
+  /** Bytes of database pages in use (what the size cap measures). */
+  usedBytes(): number {
+    return this.run('size', () => usedBytes(this.db));
   }
 
   /** Bytes on disk: database plus write-ahead log (the -shm index is a fixed, rebuildable 32 KiB). */
   sizeBytes(): number {
     return fileSize(this.info.path) + fileSize(`${this.info.path}-wal`);
+  }
+
+  /** `PRAGMA integrity_check`: ['ok'] for a sound database, else SQLite's findings (at most 100). */
+  integrityCheck(): string[] {
+    return this.run('integrity check', () => this.db.pragma('integrity_check', { simple: false }) as { integrity_check: string }[]).map(
+      (row) => row.integrity_check,
+    );
   }
 
   storeInfo(): StoreInfo {
@@ -120,6 +217,19 @@ export class Store implements Outbox {
     }
   }
 
+  private maintainQuietly(): void {
+    try {
+      if (++this.batchesSinceSizeCheck >= SIZE_CHECK_EVERY_BATCHES) {
+        this.batchesSinceSizeCheck = 0;
+        this.enforceSizeCap();
+      }
+      const now = this.now();
+      if (now - this.lastRetentionAt >= RETENTION_EVERY_MS) this.applyRetention(now);
+    } catch (e) {
+      this.logger.error({ err: e instanceof Error ? e.message : String(e) }, 'store maintenance failed; retried with the next batches');
+    }
+  }
+
   private run<T>(operation: string, body: () => T): T {
     if (!this.db.open) {
       throw new PasserelleError('E_STORE_CLOSED', `store ${this.info.path} is closed (${operation})`);
@@ -132,93 +242,16 @@ export class Store implements Outbox {
   }
 }
 
-/**
- * Loads the key and opens a keyed connection. The key is first checked on a read-only connection,
- * so a wrong key can never write to (or checkpoint into) an existing database.
- */
-function unlock(path: string, keyFile: string, cipher: StoreCipher, logger: Logger): Database.Database {
-  const hasData = fileSize(path) > 0;
-  if (hasData && !existsSync(keyFile)) {
-    throw new PasserelleError(
-      'E_STORE_KEY_MISSING',
-      `store ${path} exists but its key file ${keyFile} is missing; restore the key file from backup ` +
-        `(a new key cannot read this store)`,
-    );
-  }
-  const keyExisted = existsSync(keyFile);
-  const key = loadOrCreateKey(keyFile);
-  if (!keyExisted) logger.warn({ keyFile }, 'created a new store key file; back it up, the store cannot be read without it');
-  try {
-    ensureDatabaseFile(path);
-    connect(path, cipher, key, true).close();
-    return connect(path, cipher, key, false);
-  } finally {
-    key.fill(0);
-  }
-}
-
-function connect(path: string, cipher: StoreCipher, key: Buffer, readonly: boolean): Database.Database {
-  let db: Database.Database;
-  try {
-    db = new Database(path, { readonly, fileMustExist: true, timeout: BUSY_TIMEOUT_MS });
-  } catch (e) {
-    throw storeError('open', path, e);
-  }
-  try {
-    applyKey(db, cipher, key);
-    db.prepare('SELECT count(*) FROM sqlite_schema').get();
-    return db;
-  } catch (e) {
-    db.close();
-    if (!isWrongKeyError(e)) throw storeError('open', path, e);
-    throw new PasserelleError(
-      'E_STORE_KEY',
-      `cannot open ${path}: wrong key or not a Passerelle database (check store.keyFile and store.cipher ` +
-        `"${cipher}"; the file was left untouched)`,
-    );
-  }
-}
-
-/** An empty file is a new database to SQLite; creating it ourselves sets mode 0600 (SQLite would use 0644). */
-function ensureDatabaseFile(path: string): void {
-  try {
-    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    closeSync(openSync(path, 'a', 0o600));
-  } catch (e) {
-    throw storeError('create', path, e);
-  }
-}
-
 function configure(db: Database.Database): void {
   const mode = db.pragma('journal_mode = WAL', { simple: true });
   if (mode !== 'wal') throw new PasserelleError('E_STORE_OPEN', `store ${db.name} cannot use a write-ahead log (${String(mode)})`);
-  // NORMAL in WAL mode: a power cut may lose the last commits, never corrupt the file.
+  // NORMAL in WAL mode: commits are not fsynced one by one (SD card wear); a power cut may lose the
+  // commits since the last checkpoint sync, never corrupt the file. A killed process loses nothing committed.
   db.pragma('synchronous = NORMAL');
   // Deleted rows are overwritten, not left in free pages.
   db.pragma('secure_delete = ON');
   db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
   // Sorts and temp tables stay in memory: SQLite temp files would not be encrypted.
   db.pragma('temp_store = MEMORY');
-}
-
-function fileSize(path: string): number {
-  try {
-    return statSync(path).size;
-  } catch {
-    return 0;
-  }
-}
-
-/** SQLite and file-system failures as stable codes; full disk and lock waits may clear, so retryable. */
-function storeError(operation: string, path: string, e: unknown): PasserelleError {
-  if (e instanceof PasserelleError) return e;
-  const code = (e as { code?: unknown }).code;
-  const detail = e instanceof Error ? e.message : String(e);
-  if (code === 'SQLITE_FULL' || code === 'ENOSPC') {
-    return new PasserelleError('E_STORE_FULL', `store ${path}: disk full during ${operation}`, true, { cause: e });
-  }
-  if (typeof code === 'string' && code.startsWith('SQLITE_BUSY')) {
-    return new PasserelleError('E_STORE_BUSY', `store ${path} is locked by another process (${operation})`, true, { cause: e });
-  }
-  return new PasserelleError('E_STORE_IO', `store ${path}: ${operation} failed: ${detail}`, false, { cause: e });
+  db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
 }

@@ -13,11 +13,15 @@ afterEach(removeTempDirs);
 /** Distinct per run so a hit cannot come from another test's leftovers. */
 const newMarker = (what: string) => `PASSERELLE-${what}-${randomBytes(8).toString('hex')}`;
 
+const T0 = 1_700_000_000_000;
+/** The store's clock is the readings': retention would otherwise purge readings this old. */
+const clock = () => T0 + 3_600_000;
+
 function markedReadings(marker: string, n: number): Reading[] {
   return Array.from({ length: n }, (_, i) => ({
     device: 'tic-main',
     point: 'PTEC',
-    ts: 1_700_000_000_000 + i * 1000,
+    ts: T0 + i * 1000,
     value: `${marker}:${i}`,
     quality: 'good' as const,
   }));
@@ -51,7 +55,7 @@ describe('nothing readable on disk', () => {
     const readingMarker = newMarker('reading');
     const payloadMarker = newMarker('payload');
     const keyFile = join(dir, 'store.key');
-    const store = Store.open({ path: join(dir, 'store.db'), keyFile, cipher });
+    const store = Store.open({ path: join(dir, 'store.db'), keyFile, cipher, now: clock });
 
     writeMarkers(store, readingMarker, payloadMarker);
     store.ack('w-0'); // a deleted message must not linger in clear either
@@ -69,7 +73,7 @@ describe('nothing readable on disk', () => {
     expectNothingInClear();
 
     // And the data is really there: reopening with the key reads it back.
-    const reopened = Store.open({ path: join(dir, 'store.db'), keyFile, cipher });
+    const reopened = Store.open({ path: join(dir, 'store.db'), keyFile, cipher, now: clock });
     try {
       expect(reopened.readingCount()).toBe(2000);
       expect(reopened.peek(1)[0]?.payload.toString()).toContain(payloadMarker);

@@ -22,12 +22,15 @@ function thrown(fn: () => unknown): PasserelleError {
   throw new Error('expected a PasserelleError, nothing was thrown');
 }
 
+const T0 = 1_700_000_000_000;
+/** The store's clock is the sample's: retention (7 days) would otherwise purge readings from 2023. */
+const testClock = () => T0 + 60_000;
+
 function freshOptions(cipher?: StoreCipher): StoreOptions & { dir: string } {
   const dir = makeTempDir();
-  return { dir, path: join(dir, 'data', 'store.db'), keyFile: join(dir, 'keys', 'store.key'), ...(cipher ? { cipher } : {}) };
+  return { dir, path: join(dir, 'data', 'store.db'), keyFile: join(dir, 'keys', 'store.key'), now: testClock, ...(cipher ? { cipher } : {}) };
 }
 
-const T0 = 1_700_000_000_000;
 const sample: Reading[] = [
   { device: 'meter-main', point: 'active_power', ts: T0, value: 1234.5, quality: 'good' },
   { device: 'meter-main', point: 'energy_import', ts: T0 + 1000, value: 987654321, quality: 'good' },

@@ -1,0 +1,158 @@
+import Database from 'better-sqlite3-multiple-ciphers';
+import { randomBytes } from 'node:crypto';
+import { closeSync, constants, copyFileSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { PasserelleError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { applyKey, isWrongKeyError, type StoreCipher } from './cipher.js';
+import { storeError } from './errors.js';
+import { nextKeyPath, type KeySource } from './key-source.js';
+import { loadOrCreateKey, readExistingKey, replaceKeyFile } from './keyfile.js';
+import { overwriteAndRemove } from './wipe.js';
+
+/** A writer waits this long for a lock held by a local tool before failing with E_STORE_BUSY. */
+export const BUSY_TIMEOUT_MS = 5000;
+
+/**
+ * Loads the key and opens a keyed connection. The key is first checked on a read-only connection,
+ * so a wrong key can never write to (or checkpoint into) an existing database. A rotation that a
+ * crash interrupted is settled first (see settleInterruptedRotation).
+ */
+export function unlock(path: string, source: KeySource, cipher: StoreCipher, logger: Logger): Database.Database {
+  const hasData = fileSize(path) > 0;
+  if (source.kind === 'file') settleInterruptedRotation(path, source.path, cipher, hasData, logger);
+  if (hasData && !existsSync(source.path)) {
+    throw new PasserelleError(
+      'E_STORE_KEY_MISSING',
+      `store ${path} exists but its key file ${source.path} is missing; restore the key file from backup ` +
+        `(a new key cannot read this store)`,
+    );
+  }
+  const key = loadKey(source, logger);
+  try {
+    ensureDatabaseFile(path);
+    verifyKey(path, cipher, key);
+    return connect(path, cipher, key, false);
+  } finally {
+    key.fill(0);
+  }
+}
+
+function loadKey(source: KeySource, logger: Logger): Buffer {
+  if (source.kind === 'credential') return readExistingKey(source.path);
+  const keyExisted = existsSync(source.path);
+  const key = loadOrCreateKey(source.path);
+  if (!keyExisted) logger.warn({ keyFile: source.path }, 'created a new store key file; back it up, the store cannot be read without it');
+  return key;
+}
+
+/**
+ * `keys rotate` writes `<keyFile>.next`, re-keys the database (one transaction in rollback-journal
+ * mode), then renames `.next` over the key file. After a crash at any step exactly one of the two
+ * keys opens the database:
+ * - a rollback journal next to the database: the re-key had not committed; the current key is right
+ *   and opening with it rolls the journal back;
+ * - otherwise whichever key opens the database (checked read-only) wins, and the files are put right:
+ *   a useless `.next` is wiped, a winning `.next` becomes the key file.
+ */
+export function settleInterruptedRotation(path: string, keyFile: string, cipher: StoreCipher, hasData: boolean, logger: Logger): void {
+  const next = nextKeyPath(keyFile);
+  if (!existsSync(next)) return;
+  if (!hasData || fileSize(`${path}-journal`) > 0 || opensWith(path, cipher, keyFile)) {
+    overwriteAndRemove(next);
+    logger.warn({ keyFile }, 'an interrupted key rotation was rolled back; the store keeps its current key');
+    return;
+  }
+  if (opensWith(path, cipher, next)) {
+    replaceKeyFile(next, keyFile);
+    logger.warn({ keyFile }, 'an interrupted key rotation was completed; the store uses the new key');
+    return;
+  }
+  throw new PasserelleError(
+    'E_STORE_KEY',
+    `cannot open ${path} with ${keyFile} nor with ${next} (a key rotation was interrupted); ` +
+      `restore the key file from backup; the files were left untouched`,
+  );
+}
+
+function opensWith(path: string, cipher: StoreCipher, keyFile: string): boolean {
+  if (!existsSync(keyFile)) return false;
+  const key = readExistingKey(keyFile);
+  try {
+    verifyKey(path, cipher, key);
+    return true;
+  } catch (e) {
+    if (e instanceof PasserelleError && e.code === 'E_STORE_KEY') return false;
+    throw e;
+  } finally {
+    key.fill(0);
+  }
+}
+
+/**
+ * Read-only: a wrong key reads one page, fails, and writes nothing. A hot rollback journal (a re-key
+ * killed midway) cannot be read read-only; rolling it back with a wrong key would write garbage over
+ * the pages, so the key is tried on a private copy of database + journal first, and the copy wiped.
+ */
+export function verifyKey(path: string, cipher: StoreCipher, key: Buffer): void {
+  try {
+    connect(path, cipher, key, true).close();
+  } catch (e) {
+    if (!needsRollback(e)) throw e;
+    verifyOnCopy(path, cipher, key);
+  }
+}
+
+const needsRollback = (e: unknown): boolean =>
+  e instanceof PasserelleError && (e.cause as { code?: unknown } | undefined)?.code === 'SQLITE_READONLY_ROLLBACK';
+
+function verifyOnCopy(path: string, cipher: StoreCipher, key: Buffer): void {
+  const copy = `${path}.verify-${randomBytes(4).toString('hex')}`;
+  try {
+    copyFileSync(path, copy, constants.COPYFILE_EXCL);
+    copyFileSync(`${path}-journal`, `${copy}-journal`, constants.COPYFILE_EXCL);
+    connect(copy, cipher, key, false).close();
+  } finally {
+    for (const file of [copy, `${copy}-journal`, `${copy}-wal`, `${copy}-shm`]) overwriteAndRemove(file);
+  }
+}
+
+export function connect(path: string, cipher: StoreCipher, key: Buffer, readonly: boolean): Database.Database {
+  let db: Database.Database;
+  try {
+    db = new Database(path, { readonly, fileMustExist: true, timeout: BUSY_TIMEOUT_MS });
+  } catch (e) {
+    throw storeError('open', path, e);
+  }
+  try {
+    applyKey(db, cipher, key);
+    db.prepare('SELECT count(*) FROM sqlite_schema').get();
+    return db;
+  } catch (e) {
+    db.close();
+    if (!isWrongKeyError(e)) throw storeError('open', path, e);
+    throw new PasserelleError(
+      'E_STORE_KEY',
+      `cannot open ${path}: wrong key or not a Passerelle database (check store.keyFile and store.cipher ` +
+        `"${cipher}"; the file was left untouched)`,
+    );
+  }
+}
+
+/** An empty file is a new database to SQLite; creating it ourselves sets mode 0600 (SQLite would use 0644). */
+function ensureDatabaseFile(path: string): void {
+  try {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    closeSync(openSync(path, 'a', 0o600));
+  } catch (e) {
+    throw storeError('create', path, e);
+  }
+}
+
+export function fileSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}

@@ -1,0 +1,223 @@
+/**
+ * Crash harness: runs a real gateway in a child process against a Modbus TCP simulator and a
+ * Mosquitto broker (1 s windows, fast polls), kills it with SIGKILL at random moments during ingestion
+ * and delivery, restarts it, and checks after every kill and at the end:
+ *   - corrupt:             `PRAGMA integrity_check` is not ok when the store is reopened with its key;
+ *   - lostAcked:           a message the store marked delivered (broker PUBACK) never reached the subscriber;
+ *   - lostPending:         a message ever seen in the outbox (or reported enqueued) never reached it at all;
+ *   - duplicatesUnflagged: a window delivered under two different ids, neither marked partial;
+ *   - maxRawLoss:          readings the gateway received before a kill but never stored (bound: one write batch).
+ * Used by tests/crash (>= 20 kills) and bench/crash.ts (200).
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import mqtt from 'mqtt';
+import type { ConfigInput } from '../../src/config/schema.js';
+import { RAW_BATCH_MAX } from '../../src/gateway/gateway.js';
+import { loadProfiles } from '../../src/profiles/index.js';
+import { startModbusTcpSimulator } from '../../src/sim/modbus-tcp.js';
+import { Store } from '../../src/store/store.js';
+import { decodeSenml, resolveSenml } from '../../src/uplink/senml.js';
+import { startMosquitto } from './brokers.js';
+
+export interface CrashHarnessOptions {
+  readonly kills: number;
+  /** Uptime before each kill is drawn uniformly in [minUpMs, maxUpMs] after the child reports ready. */
+  readonly minUpMs?: number;
+  readonly maxUpMs?: number;
+  /** Progress lines (one per kill). */
+  readonly log?: (line: string) => void;
+}
+
+export interface CrashReport {
+  readonly kills: number;
+  readonly corrupt: number;
+  readonly lostAcked: number;
+  readonly lostPending: number;
+  readonly duplicatesUnflagged: number;
+  readonly maxRawLoss: number;
+  /** The bound maxRawLoss is checked against: the gateway's RAW_BATCH_MAX. */
+  readonly rawLossBound: number;
+  readonly readingsStored: number;
+  readonly summariesSeen: number;
+  readonly messagesReceived: number;
+  readonly durationMs: number;
+}
+
+const CHILD = join(import.meta.dirname, 'crash-child.ts');
+const HOST = '127.0.0.1';
+const SITE = 'crash';
+const GATEWAY = 'gw';
+const READY_TIMEOUT_MS = 15_000;
+
+interface ChildRun {
+  readonly ingested: number;
+  readonly enqueued: readonly string[];
+}
+
+interface Delivery {
+  readonly id: string;
+  readonly start: number;
+  readonly end: number;
+}
+
+export async function runCrashHarness(opts: CrashHarnessOptions): Promise<CrashReport> {
+  const started = Date.now();
+  const dir = mkdtempSync(join(tmpdir(), 'passerelle-crash-'));
+  const profile = loadProfiles().get('eastron-sdm630')!;
+  const sim = await startModbusTcpSimulator({ host: HOST, port: 0, devices: [{ unit: 1, profile }] });
+  const broker = await startMosquitto();
+  const subscriber = await mqtt.connectAsync(broker.url, { protocolVersion: 5, clean: true });
+  const deliveries: Delivery[] = [];
+  subscriber.on('message', (_topic, payload) => deliveries.push(parseDelivery(payload)));
+  await subscriber.subscribeAsync(`passerelle/${SITE}/${GATEWAY}/summary`, { qos: 1 });
+
+  const configFile = join(dir, 'site.json');
+  const storeOpts = { path: join(dir, 'store.db'), keyFile: join(dir, 'store.key') };
+  writeFileSync(configFile, JSON.stringify(siteConfig(sim.port, broker.url, storeOpts)));
+
+  const seen = new Set<string>();
+  const acked = new Set<string>();
+  let corrupt = 0;
+  let maxRawLoss = 0;
+  let storedBefore = 0;
+  try {
+    for (let kill = 1; kill <= opts.kills; kill++) {
+      const upMs = uniform(opts.minUpMs ?? 300, opts.maxUpMs ?? 2500);
+      const run = await runChild(configFile, { killAfterMs: upMs });
+      run.enqueued.forEach((id) => seen.add(id));
+      const snapshot = inspectStore(storeOpts, seen, acked);
+      if (!snapshot.ok) corrupt += 1;
+      const loss = run.ingested - (snapshot.readings - storedBefore);
+      maxRawLoss = Math.max(maxRawLoss, loss);
+      storedBefore = snapshot.readings;
+      opts.log?.(`kill ${kill}/${opts.kills} after ${upMs} ms: integrity ${snapshot.ok ? 'ok' : 'FAILED'}, raw loss ${loss}, outbox pending ${snapshot.pending}`);
+    }
+    // A clean stop lets the uplink drain; a second run if anything is still pending.
+    let pending = Infinity;
+    for (let attempt = 0; attempt < 3 && pending > 0; attempt++) {
+      const run = await runChild(configFile, { stopAfterMs: 2500 });
+      run.enqueued.forEach((id) => seen.add(id));
+      const snapshot = inspectStore(storeOpts, seen, acked);
+      if (!snapshot.ok) corrupt += 1;
+      storedBefore = snapshot.readings;
+      pending = snapshot.pending;
+    }
+    await new Promise((r) => setTimeout(r, 500)); // the last PUBLISH reaches the subscriber
+  } finally {
+    subscriber.end(true);
+    await broker.close();
+    await sim.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const received = new Set(deliveries.map((d) => d.id));
+  return {
+    kills: opts.kills,
+    corrupt,
+    lostAcked: [...acked].filter((id) => !received.has(id)).length,
+    lostPending: [...seen].filter((id) => !received.has(id)).length,
+    duplicatesUnflagged: countUnflaggedDuplicates(deliveries),
+    maxRawLoss,
+    rawLossBound: RAW_BATCH_MAX,
+    readingsStored: storedBefore,
+    summariesSeen: seen.size,
+    messagesReceived: received.size,
+    durationMs: Date.now() - started,
+  };
+}
+
+function siteConfig(simPort: number, brokerUrl: string, store: { path: string; keyFile: string }): ConfigInput {
+  return {
+    site: { id: SITE, name: 'Crash harness', timezone: 'Europe/Paris' },
+    gateway: { id: GATEWAY },
+    buses: [{ id: 'plant', type: 'tcp', host: HOST, port: simPort, timeout: '500ms' }],
+    devices: [
+      { id: 'meter', bus: 'plant', unit: 1, profile: 'eastron-sdm630', poll: '50ms', points: ['voltage_l1', 'current_l1', 'power_l1', 'power_total', 'frequency', 'energy_import'] },
+    ],
+    aggregation: { window: '1s' },
+    store,
+    uplink: { broker: brokerUrl, format: 'senml-json' },
+    policy: { allow: [{ match: 'meter.*', statistics: ['count', 'mean', 'last'] }] },
+  };
+}
+
+/** Opens the store as the restarted gateway would, checks it, and records every outbox id it holds. */
+function inspectStore(opts: { path: string; keyFile: string }, seen: Set<string>, acked: Set<string>) {
+  const store = Store.open(opts);
+  try {
+    const ok = store.integrityCheck().join() === 'ok';
+    for (const entry of store.outboxEntries(Number.MAX_SAFE_INTEGER)) {
+      seen.add(entry.id);
+      if (entry.deliveredAt !== undefined) acked.add(entry.id);
+    }
+    return { ok, readings: store.readingCount(), pending: store.count() };
+  } finally {
+    store.close();
+  }
+}
+
+function runChild(configFile: string, how: { killAfterMs: number } | { stopAfterMs: number }): Promise<ChildRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, configFile], { stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
+    let report = '';
+    let stderr = '';
+    let timer: NodeJS.Timeout | undefined;
+    const readyTimeout = setTimeout(() => child.kill('SIGKILL'), READY_TIMEOUT_MS);
+    child.stderr!.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-4000)));
+    (child.stdio[3] as NodeJS.ReadableStream).on('data', (c: Buffer) => {
+      const before = report;
+      report += c.toString();
+      if (!before.includes('ready\n') && report.includes('ready\n')) {
+        clearTimeout(readyTimeout);
+        timer = 'killAfterMs' in how ? setTimeout(() => child.kill('SIGKILL'), how.killAfterMs) : setTimeout(() => child.kill('SIGTERM'), how.stopAfterMs);
+      }
+    });
+    child.once('error', reject);
+    child.once('close', (code, signal) => {
+      clearTimeout(readyTimeout);
+      clearTimeout(timer);
+      if (!report.includes('ready\n')) return reject(new Error(`gateway child never got ready (${code ?? signal}): ${stderr}`));
+      if (signal !== 'SIGKILL' && code !== 0) return reject(new Error(`gateway child failed (${code ?? signal}): ${stderr}`));
+      resolve(parseReport(report));
+    });
+  });
+}
+
+function parseReport(text: string): ChildRun {
+  let ingested = 0;
+  const enqueued: string[] = [];
+  for (const line of text.split('\n')) {
+    if (line.startsWith('i ')) ingested += Number(line.slice(2));
+    else if (line.startsWith('s ')) enqueued.push(line.slice(2));
+  }
+  return { ingested, enqueued };
+}
+
+function parseDelivery(payload: Buffer): Delivery {
+  const records = resolveSenml(decodeSenml(payload, 'senml-json'));
+  const id = records.find((r) => r.n.endsWith('msg-id'))?.vs;
+  const start = records.find((r) => r.n.endsWith('window-start'))?.v;
+  if (typeof id !== 'string' || typeof start !== 'number') throw new Error(`a delivered message has no msg-id or window-start: ${payload.toString()}`);
+  return { id, start: start * 1000, end: records[0]!.t * 1000 };
+}
+
+/**
+ * Two different ids for the same window are a duplicate unless one is partial. Ids are
+ * `site:gw:start` (full window) or `site:gw:start:end` (partial, at shutdown), `#k` for split parts.
+ */
+export function countUnflaggedDuplicates(deliveries: readonly Delivery[]): number {
+  const fullIdsByStart = new Map<number, Set<string>>();
+  for (const d of deliveries) {
+    const base = d.id.split('#')[0]!;
+    if (base.split(':').length > 3) continue; // partial: flagged by its id
+    const ids = fullIdsByStart.get(d.start) ?? new Set<string>();
+    ids.add(base);
+    fullIdsByStart.set(d.start, ids);
+  }
+  return [...fullIdsByStart.values()].filter((ids) => ids.size > 1).length;
+}
+
+const uniform = (min: number, max: number): number => Math.round(min + Math.random() * (max - min));
+
