@@ -1,15 +1,25 @@
 /**
- * A bus owns one physical line (a serial port or a TCP connection) and runs one transaction at a time.
- * Drivers never touch the client: they queue transactions here, so flows never fight over a port.
+ * A bus owns one physical line (a serial port or a TCP connection): ONE modbus-serial client shared by
+ * every device on the line, and one transaction at a time. Drivers never touch the client: they queue
+ * transactions here, so flows never fight over a port.
  *
- * Queue policy: on-demand requests (a technician's read, a write) go before routine polls, but after
- * DEMAND_BURST demand transactions in a row one routine transaction runs, so polling never starves.
- * The queue is bounded (maxQueue): at the bound a new routine request is refused at once with
- * E_BUS_QUEUE_FULL and counted in stats().overflow; it is never silently dropped.
+ * Rules (docs/modbus.md explains them):
+ *  - Silence: on RTU the line stays quiet for interFrameMs (t3.5) after the end of each transaction before
+ *    the next request starts; the wait is measured from that end, so time already spent elsewhere counts.
+ *  - Priority: on-demand requests (a technician's read, a write) go before routine polls, but after
+ *    DEMAND_BURST demand transactions in a row one routine transaction runs, so polling never starves.
+ *  - Bound: at most maxQueue transactions wait; at the bound a new request is refused at once with
+ *    E_BUS_QUEUE_FULL, counted in stats().overflow and logged; it is never silently dropped.
+ *  - Retries: a read that timed out or came back corrupt (CRC, short, garbled) is sent again up to
+ *    `retries` times, inside the same turn on the line. Exceptions are answers: never retried. Writes are
+ *    never retried (the device may have applied the first one).
  */
-import { PasserelleError } from '../core/errors.js';
+import { performance } from 'node:perf_hooks';
+import { PasserelleError, errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { ModbusClient, ModbusFailure, describeEndpoint, type Endpoint, type ReadFunction } from './modbus-client.js';
+import { ModbusClient, ModbusFailure, classifyError, describeEndpoint, type Endpoint, type ReadFunction, type WriteRequest } from './modbus-client.js';
+import { countFailure, emptyUnitStats, type UnitStats } from './unit-stats.js';
+import { waitUntil } from './wait-until.js';
 
 export type Priority = 'demand' | 'routine';
 
@@ -17,6 +27,8 @@ export interface BusOptions {
   readonly id: string;
   readonly endpoint: Endpoint;
   readonly timeoutMs: number;
+  /** Extra attempts of a read after a timeout or a corrupt reply. Default 0. */
+  readonly retries?: number;
   readonly maxQueue?: number;
   /** Silence kept between two transactions (RTU t3.5); 0 on TCP. */
   readonly interFrameMs?: number;
@@ -25,8 +37,17 @@ export interface BusOptions {
   readonly clientFactory?: (e: Endpoint) => ModbusClient;
 }
 
+export interface ReadOptions {
+  readonly priority?: Priority;
+  readonly timeoutMs?: number;
+  /** Overrides the bus's retries, e.g. 0 for the single probe of a backed-off device. */
+  readonly retries?: number;
+}
+
 interface Job {
+  readonly unit: number;
   readonly priority: Priority;
+  readonly retries: number;
   readonly run: (client: ModbusClient) => Promise<unknown>;
   readonly resolve: (v: unknown) => void;
   readonly reject: (e: unknown) => void;
@@ -35,14 +56,21 @@ interface Job {
 const DEMAND_BURST = 4;
 const RECONNECT_MIN_MS = 500;
 const RECONNECT_MAX_MS = 30_000;
+/** Overflow is logged the first time, then once per this many refusals (the counter has them all). */
+const OVERFLOW_LOG_EVERY = 100;
 
 export interface BusStats {
+  /** Transactions put on the line (retries included). */
   transactions: number;
+  /** Jobs that ended in failure after their retries. */
   failures: number;
+  retries: number;
+  /** Requests refused because the queue was full. */
   overflow: number;
   queued: number;
   reconnects: number;
-  [k: string]: number;
+  /** Per unit id. */
+  units: Record<number, UnitStats>;
 }
 
 export class ModbusBus {
@@ -54,30 +82,51 @@ export class ModbusBus {
   private client: ModbusClient;
   private nextConnectAt = 0;
   private reconnectDelay = RECONNECT_MIN_MS;
-  private readonly counters: BusStats = { transactions: 0, failures: 0, overflow: 0, queued: 0, reconnects: 0 };
+  /** performance.now() before which no request may start (end of the last transaction + t3.5). */
+  private lineFreeAt = 0;
+  private readonly counters = { transactions: 0, failures: 0, retries: 0, overflow: 0, reconnects: 0 };
+  private readonly units = new Map<number, UnitStats>();
   private readonly maxQueue: number;
 
   constructor(private readonly opts: BusOptions) {
     this.maxQueue = opts.maxQueue ?? 256;
-    this.client = (opts.clientFactory ?? ((e) => new ModbusClient(e)))(opts.endpoint);
+    this.client = this.newClient();
   }
 
   get id(): string {
     return this.opts.id;
   }
 
-  read(unit: number, fn: ReadFunction, address: number, count: number, priority: Priority = 'routine', timeoutMs = this.opts.timeoutMs): Promise<number[]> {
-    return this.enqueue(priority, (c) => c.read(unit, fn, address, count, timeoutMs));
+  get endpoint(): Endpoint {
+    return this.opts.endpoint;
   }
 
-  /** Writes go through the same queue as reads, as on-demand transactions. */
-  writeRegisters(unit: number, address: number, values: number[]): Promise<void> {
-    this.opts.logger.info({ bus: this.id, unit, address, values }, 'modbus write');
-    return this.enqueue('demand', (c) => c.writeRegisters(unit, address, values, this.opts.timeoutMs));
+  /** `options` may also be a bare priority, then `timeoutMs` (the older call form). */
+  read(unit: number, fn: ReadFunction, address: number, count: number, options: ReadOptions | Priority = {}, timeoutMs?: number): Promise<number[]> {
+    if (typeof options === 'string') return this.read(unit, fn, address, count, { priority: options, timeoutMs });
+    const timeout = options.timeoutMs ?? this.opts.timeoutMs;
+    return this.enqueue(unit, options.priority ?? 'routine', options.retries ?? this.opts.retries ?? 0, (c) =>
+      c.read(unit, fn, address, count, timeout),
+    );
+  }
+
+  /**
+   * An on-demand write, never retried. Only write.ts calls this, after checking that the point is declared
+   * writable; the bus logs every write it sends.
+   */
+  write(unit: number, request: WriteRequest): Promise<void> {
+    return this.enqueue(unit, 'demand', 0, async (c) => {
+      this.opts.logger.info({ unit, ...request }, 'modbus write');
+      await c.write(unit, request, this.opts.timeoutMs);
+    });
   }
 
   stats(): BusStats {
-    return { ...this.counters, queued: this.demand.length + this.routine.length };
+    return {
+      ...this.counters,
+      queued: this.demand.length + this.routine.length,
+      units: Object.fromEntries([...this.units].map(([unit, s]) => [unit, structuredClone(s)])),
+    };
   }
 
   async close(): Promise<void> {
@@ -87,19 +136,31 @@ export class ModbusBus {
     await this.client.close();
   }
 
-  private enqueue<T>(priority: Priority, run: (c: ModbusClient) => Promise<T>): Promise<T> {
+  private newClient(): ModbusClient {
+    return (this.opts.clientFactory ?? ((e) => new ModbusClient(e)))(this.opts.endpoint);
+  }
+
+  private unitStats(unit: number): UnitStats {
+    let s = this.units.get(unit);
+    if (!s) this.units.set(unit, (s = emptyUnitStats()));
+    return s;
+  }
+
+  private enqueue<T>(unit: number, priority: Priority, retries: number, run: (c: ModbusClient) => Promise<T>): Promise<T> {
     if (this.closed) return Promise.reject(new PasserelleError('E_BUS_CLOSED', `bus ${this.id} is closed`));
-    if (this.demand.length + this.routine.length >= this.maxQueue) {
-      this.counters.overflow++;
-      return Promise.reject(
-        new PasserelleError('E_BUS_QUEUE_FULL', `bus ${this.id}: ${this.maxQueue} transactions already queued; request refused`, true),
-      );
-    }
+    if (this.demand.length + this.routine.length >= this.maxQueue) return Promise.reject(this.overflow());
     return new Promise<T>((resolve, reject) => {
-      const job: Job = { priority, run, resolve: resolve as (v: unknown) => void, reject };
+      const job: Job = { unit, priority, retries, run, resolve: resolve as (v: unknown) => void, reject };
       (priority === 'demand' ? this.demand : this.routine).push(job);
       void this.pump();
     });
+  }
+
+  private overflow(): PasserelleError {
+    this.counters.overflow++;
+    if (this.counters.overflow % OVERFLOW_LOG_EVERY === 1)
+      this.opts.logger.warn({ overflow: this.counters.overflow, maxQueue: this.maxQueue }, 'bus queue full; requests refused');
+    return new PasserelleError('E_BUS_QUEUE_FULL', `bus ${this.id}: ${this.maxQueue} transactions already queued; request refused`, true);
   }
 
   private nextJob(): Job | undefined {
@@ -113,25 +174,53 @@ export class ModbusBus {
     if (this.running) return;
     this.running = true;
     try {
-      for (let job = this.nextJob(); job && !this.closed; job = this.nextJob()) {
-        await this.execute(job);
-        if (this.opts.interFrameMs) await sleep(this.opts.interFrameMs);
-      }
+      for (let job = this.nextJob(); job && !this.closed; job = this.nextJob()) await this.execute(job);
     } finally {
       this.running = false;
     }
   }
 
+  /** One job: its attempts, back to back, each after the line's silence. */
   private async execute(job: Job): Promise<void> {
-    try {
-      await this.ensureOpen();
-      this.counters.transactions++;
-      job.resolve(await job.run(this.client));
-    } catch (err) {
-      this.counters.failures++;
-      if (err instanceof ModbusFailure && err.reason === 'disconnected') await this.dropConnection();
-      job.reject(err);
+    const stats = this.unitStats(job.unit);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.waitForSilence();
+        await this.ensureOpen();
+      } catch (err) {
+        stats.unavailable++;
+        this.counters.failures++;
+        return job.reject(err);
+      }
+      const startedAt = performance.now();
+      try {
+        this.counters.transactions++;
+        stats.requests++;
+        if (attempt > 0) (stats.retries++, this.counters.retries++);
+        const result = await job.run(this.client);
+        stats.ok++;
+        return job.resolve(result);
+      } catch (err) {
+        const failure = err instanceof ModbusFailure ? err : classifyError(err);
+        countFailure(stats, failure);
+        if (failure.retryableOnLine && attempt < job.retries && !this.closed) continue;
+        this.counters.failures++;
+        if (failure.reason === 'disconnected') await this.dropConnection();
+        return job.reject(failure);
+      } finally {
+        this.lineFreeAt = this.endOfTransaction(startedAt) + (this.opts.interFrameMs ?? 0);
+      }
     }
+  }
+
+  /** The last byte received for this transaction (serial), else now: the silence counts from there. */
+  private endOfTransaction(startedAt: number): number {
+    const lastByte = this.client.lastByteAt;
+    return lastByte !== undefined && lastByte >= startedAt ? lastByte : performance.now();
+  }
+
+  private waitForSilence(): Promise<void> {
+    return waitUntil(this.lineFreeAt);
   }
 
   private async ensureOpen(): Promise<void> {
@@ -146,15 +235,13 @@ export class ModbusBus {
       this.counters.reconnects++;
       this.nextConnectAt = Date.now() + this.reconnectDelay;
       this.reconnectDelay = Math.min(this.reconnectDelay * 2, RECONNECT_MAX_MS);
-      this.opts.logger.warn({ bus: this.id, retryInMs: this.nextConnectAt - Date.now() }, (err as Error).message);
+      this.opts.logger.warn({ retryInMs: this.nextConnectAt - Date.now() }, errorMessage(err));
       throw err;
     }
   }
 
   private async dropConnection(): Promise<void> {
     await this.client.close().catch(() => undefined);
-    this.client = (this.opts.clientFactory ?? ((e) => new ModbusClient(e)))(this.opts.endpoint);
+    this.client = this.newClient();
   }
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

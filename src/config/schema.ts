@@ -102,6 +102,9 @@ export const deviceSchema = z
     poll: duration.default(10_000).describe('Poll interval (Modbus, SDI-12); TIC and line devices push'),
     points: z.array(z.string().min(1)).min(1).optional().describe('Points to read; all of the profile when absent'),
     writable: z.array(z.string().min(1)).default([]).describe('Points that may be written; nothing else is ever written'),
+    pointPoll: z.record(z.string(), duration).default({}).describe('Poll interval per point name, overriding poll'),
+    timeout: duration.optional().describe('Answer timeout for this device; the bus timeout when absent'),
+    retries: z.number().int().min(0).max(5).optional().describe('Retries after a timeout or CRC error; the bus setting when absent'),
     tic: ticOptionsSchema.optional(),
     sdi12: sdi12OptionsSchema.optional(),
     line: lineDeviceOptionsSchema.optional(),
@@ -113,6 +116,10 @@ export const deviceSchema = z
     const forbid = (key: 'unit' | 'profile' | 'tic' | 'sdi12' | 'line') => {
       if (d[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: `${key} does not apply to a ${d.protocol} device` });
     };
+    for (const name of Object.keys(d.pointPoll)) {
+      if (d.points && !d.points.includes(name))
+        ctx.addIssue({ code: 'custom', path: ['pointPoll', name], message: `"${name}" is not one of this device's points` });
+    }
     if (d.protocol === 'modbus') {
       need('unit', 'for a Modbus device');
       need('profile', 'for a Modbus device');

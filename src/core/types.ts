@@ -111,4 +111,6 @@ export interface WindowSummary {
   readonly start: number;
   readonly end: number;
   readonly points: readonly PointSummary[];
+  /** Local data dropped since the previous summary (store size caps, disk full): reported, never silent. */
+  readonly drops?: { readonly raw: number; readonly summaries: number };
 }

@@ -38,6 +38,7 @@ export function buildDrivers(config: Config, profiles: ReadonlyMap<string, Profi
         id: bus.id,
         endpoint: endpointOf(bus),
         timeoutMs: bus.timeout,
+        retries: bus.retries,
         interFrameMs: bus.type === 'serial' ? t35Ms(bus.baud) : 0,
         logger: logger.child({ bus: bus.id }),
       }),
@@ -63,11 +64,14 @@ export function buildDrivers(config: Config, profiles: ReadonlyMap<string, Profi
         bus,
         timing: timingOf(busConfig),
         logger: logger.child({ device: device.id }),
+        pointPollMs: device.pointPoll,
+        timeoutMs: device.timeout,
+        retries: device.retries,
       }),
     );
     for (const p of selected) {
       points.push({ device: device.id, point: p.name, unit: p.unit, dataClass: p.class, measure: p.measure, range: p.range });
-      expectedPerWindow.set(pointKey(device.id, p.name), Math.floor(config.aggregation.window / device.poll));
+      expectedPerWindow.set(pointKey(device.id, p.name), Math.floor(config.aggregation.window / (device.pointPoll[p.name] ?? device.poll)));
     }
   }
   return { buses, drivers, points, expectedPerWindow };

@@ -38,6 +38,20 @@ export interface GatewayOptions {
   readonly onEvent?: (e: GatewayEvent) => void;
 }
 
+/**
+ * How long after its end a window stays open. A reading is stamped when its request is sent and reaches
+ * the pipeline when its device's cycle ends, after queueing behind other devices on the line, retries
+ * included: twice the slowest request budget, at least 2 s, at most half a window.
+ */
+export function closeGrace(config: Config): number {
+  const busOf = new Map(config.buses.map((b) => [b.id, b]));
+  const budgets = config.devices.map((d) => {
+    const bus = busOf.get(d.bus);
+    return (d.timeout ?? bus?.timeout ?? 1000) * ((d.retries ?? bus?.retries ?? 0) + 1);
+  });
+  return Math.min(config.aggregation.window / 2, Math.max(2000, 2 * Math.max(0, ...budgets)));
+}
+
 export class Gateway {
   private readonly built: BuiltDrivers;
   private readonly aggregator: Aggregator;
@@ -56,7 +70,7 @@ export class Gateway {
     const { config } = opts;
     this.built = buildDrivers(config, opts.profiles, opts.logger);
     this.pointInfo = new Map(this.built.points.map((p) => [pointKey(p.device, p.point), p]));
-    this.closeGraceMs = Math.max(0, ...config.buses.map((b) => b.timeout * (b.retries + 1))) + CLOSE_TICK_MS;
+    this.closeGraceMs = closeGrace(config);
     this.aggregator = new Aggregator({
       site: config.site.id,
       gateway: config.gateway.id,
@@ -156,6 +170,21 @@ export class Gateway {
     logger.info({ outboxKept: pending }, 'gateway stopped');
   }
 
+  /** Drops counted by the store and the write buffer since the last summary travel with the next one. */
+  private withDrops(summary: WindowSummary): WindowSummary {
+    const none = { rawDropped: 0, summariesDropped: 0 };
+    let fromStore = none;
+    try {
+      fromStore = this.store?.takeDropCounts() ?? none; // persisted: a failing disk keeps them for later
+    } catch {
+      fromStore = none;
+    }
+    const fromBuffer = this.writes?.takeDropCounts() ?? none;
+    const raw = fromStore.rawDropped + fromBuffer.rawDropped;
+    const summaries = fromStore.summariesDropped + fromBuffer.summariesDropped;
+    return raw + summaries > 0 ? { ...summary, drops: { raw, summaries } } : summary;
+  }
+
   private flushRaw(): void {
     if (this.rawBatch.length === 0 || !this.writes) return;
     const batch = this.rawBatch;
@@ -163,10 +192,6 @@ export class Gateway {
     this.writes?.appendReadings(batch);
   }
 
-  /**
-   * A reading is stamped when its request is sent and arrives up to a bus timeout (plus retries) later:
-   * windows close that much after their end, so a reading taken just before a boundary still counts.
-   */
   private closeWindows(now: number): void {
     this.enqueue(this.aggregator.close(now - this.closeGraceMs));
   }
@@ -174,7 +199,8 @@ export class Gateway {
   private enqueue(summaries: readonly WindowSummary[]): void {
     const { config } = this.opts;
     const topic = summaryTopic(config.uplink.topicPrefix, config.site.id, config.gateway.id);
-    for (const summary of summaries) {
+    for (const closed of summaries) {
+      const summary = this.withDrops(closed);
       const messages = buildOutboxMessages(summary, config.policy, config.uplink.format, topic);
       for (const m of messages) this.writes?.enqueue(m);
       this.opts.onEvent?.({ type: 'summary', summary, messages });

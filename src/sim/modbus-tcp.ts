@@ -5,15 +5,18 @@
  * port 0 (`options.port || 502`), keeps an unbounded receive buffer, and leaves write requests without a
  * handler unanswered instead of answering exception 1.
  *
- * Behaviour: function codes 1-4 are answered from the bank; any other gets exception 1 (illegal function);
- * an unknown unit id gets exception 11 (gateway target device failed to respond), as a TCP-to-RTU
- * gateway would. Replies wait the profile's turnaroundMs.
+ * Behaviour: reads 1-4 and writes 5, 6, 15, 16 are answered from the bank (modbus-pdu.ts); any other function
+ * gets exception 1 (illegal function); an unknown unit id gets exception 11 (gateway target device failed to
+ * respond), as a TCP-to-RTU gateway would. Replies wait the profile's turnaroundMs. `faults` makes a unit
+ * misbehave (faults.ts); `stats()` counts the function codes received per unit.
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { PasserelleError } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
-import type { Profile, RegisterKind } from '../profiles/schema.js';
-import { createRegisterBank, EXCEPTION, type RegisterBank } from './register-bank.js';
+import type { Profile } from '../profiles/schema.js';
+import { createRegisterBank, type RegisterBank, type Unmapped } from './register-bank.js';
+import { createFaultControl, extraDelayMs, noise, staysSilent, type Fault, type FaultControl } from './faults.js';
+import { answerPdu as answerBankPdu, createTraffic, exceptionPdu, snapshotTraffic, type SimulatorTraffic } from './modbus-pdu.js';
 
 const MBAP_HEADER = 7; // transaction (2), protocol (2), length (2), unit (1)
 /** Largest length field: unit id + the 253-byte maximum PDU. */
@@ -27,12 +30,15 @@ const GATEWAY_TARGET_FAILED = 11;
 /** Longest simulated turnaround, so a slow profile cannot stall tests and demos. */
 const MAX_TURNAROUND_MS = 2000;
 
-const KIND_BY_FUNCTION: Readonly<Record<number, RegisterKind>> = { 1: 'coil', 2: 'discrete', 3: 'holding', 4: 'input' };
+/** Longest 'slow' fault delay honoured, so a test cannot leave a timer running for hours. */
+const MAX_FAULT_DELAY_MS = 60_000;
 
 export interface SimulatedDevice {
   unit: number;
   profile: Profile;
   seed?: number;
+  /** What unmapped addresses answer (see register-bank.ts). Default 'zero'. */
+  unmapped?: Unmapped;
 }
 
 export interface ModbusTcpSimulatorOptions {
@@ -48,39 +54,16 @@ export interface ModbusTcpSimulator {
   readonly port: number;
   /** Register banks by unit id, for tests to compare served and decoded values. */
   readonly banks: Map<number, RegisterBank>;
+  /** Tell a unit to misbehave (see faults.ts). */
+  readonly faults: FaultControl;
+  /** Requests and function codes received, per unit (a copy). */
+  stats(): SimulatorTraffic;
   close(): Promise<void>;
 }
 
-/** Reply PDU for one request PDU (function code first). */
+/** Reply PDU for one request PDU (function code first); exception 11 for a unit nobody simulates. */
 export function answerPdu(bank: RegisterBank | undefined, pdu: Buffer): Buffer {
-  const fc = pdu[0] ?? 0;
-  const exception = (code: number): Buffer => Buffer.from([(fc | 0x80) & 0xff, code]);
-  if (!bank) return exception(GATEWAY_TARGET_FAILED);
-  const kind = KIND_BY_FUNCTION[fc];
-  if (!kind) return exception(EXCEPTION.illegalFunction);
-  if (pdu.length !== 5) return exception(EXCEPTION.illegalValue);
-  const result = bank.read(kind, pdu.readUInt16BE(1), pdu.readUInt16BE(3));
-  if (!Array.isArray(result)) return exception(result.exception);
-  return fc <= 2 ? bitsReply(fc, result) : registersReply(fc, result);
-}
-
-function registersReply(fc: number, words: readonly number[]): Buffer {
-  const out = Buffer.alloc(2 + words.length * 2);
-  out[0] = fc;
-  out[1] = words.length * 2;
-  words.forEach((w, i) => out.writeUInt16BE(w, 2 + i * 2));
-  return out;
-}
-
-/** Coils and discrete inputs: packed 8 per byte, first bit in the least significant position. */
-function bitsReply(fc: number, bits: readonly number[]): Buffer {
-  const out = Buffer.alloc(2 + Math.ceil(bits.length / 8));
-  out[0] = fc;
-  out[1] = out.length - 2;
-  bits.forEach((b, i) => {
-    if (b) out[2 + (i >> 3)]! |= 1 << (i & 7);
-  });
-  return out;
+  return bank ? answerBankPdu(bank, pdu) : exceptionPdu(pdu[0] ?? 0, GATEWAY_TARGET_FAILED);
 }
 
 function adu(transaction: number, unit: number, pdu: Buffer): Buffer {
@@ -97,11 +80,13 @@ export async function startModbusTcpSimulator(opts: ModbusTcpSimulatorOptions): 
   const banks = new Map<number, RegisterBank>();
   for (const d of opts.devices) {
     if (banks.has(d.unit)) throw new PasserelleError('E_SIM_UNIT', `unit ${d.unit} is simulated twice`);
-    banks.set(d.unit, createRegisterBank(d.profile, { seed: d.seed ?? d.unit }));
+    banks.set(d.unit, createRegisterBank(d.profile, { seed: d.seed ?? d.unit, unmapped: d.unmapped }));
   }
+  const faults = createFaultControl();
+  const traffic = createTraffic();
   const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
-  const server = createServer((socket) => serveConnection(socket, { banks, log, timers }));
+  const server = createServer((socket) => serveConnection(socket, { banks, log, timers, faults, traffic }));
   server.maxConnections = MAX_CONNECTIONS;
   server.on('connection', (s) => {
     sockets.add(s);
@@ -115,6 +100,8 @@ export async function startModbusTcpSimulator(opts: ModbusTcpSimulatorOptions): 
     host: opts.host,
     port,
     banks,
+    faults,
+    stats: () => snapshotTraffic(traffic),
     close: () =>
       new Promise<void>((resolve) => {
         for (const t of timers) clearTimeout(t);
@@ -138,6 +125,30 @@ interface ConnectionContext {
   banks: Map<number, RegisterBank>;
   log: Logger;
   timers: Set<NodeJS.Timeout>;
+  faults: FaultControl;
+  traffic: ReturnType<typeof createTraffic>;
+}
+
+/**
+ * The ADU a faulty unit sends, or undefined for silence. TCP has no CRC: 'bad-crc' is a reply under a
+ * transaction id no request used (the client drops it and times out); 'garbage' and 'short' keep the MBAP
+ * framing consistent so the stream stays in sync, with a PDU of noise or cut in half.
+ */
+function faultyAdu(fault: Fault | undefined, transaction: number, unit: number, reply: Buffer): Buffer | undefined {
+  if (staysSilent(fault)) return undefined;
+  switch (fault?.kind) {
+    case 'bad-crc':
+      return adu((transaction + 0x8000) & 0xffff, unit, reply);
+    case 'garbage': {
+      const pdu = noise(reply.length, transaction + 1);
+      pdu[0] = 0; // function 0 does not exist: never mistaken for a reply or an exception
+      return adu(transaction, unit, pdu);
+    }
+    case 'short':
+      return adu(transaction, unit, reply.subarray(0, Math.max(1, Math.floor(reply.length / 2))));
+    default:
+      return adu(transaction, unit, reply);
+  }
 }
 
 /**
@@ -166,20 +177,24 @@ function serveConnection(socket: Socket, ctx: ConnectionContext): void {
       const unit = frame[6]!;
       const bank = ctx.banks.get(unit);
       const pdu = frame.subarray(MBAP_HEADER);
-      const send = (reply: Buffer): void => {
-        if (!socket.destroyed) socket.write(adu(transaction, unit, reply));
+      const send = (bytes: Buffer | undefined): void => {
+        if (!bytes || socket.destroyed) return;
+        ctx.traffic.reply(unit);
+        socket.write(bytes);
       };
+      ctx.traffic.request(unit, pdu[0] ?? 0);
       if (inFlight >= MAX_PENDING_PER_CONNECTION) {
-        send(Buffer.from([(pdu[0]! | 0x80) & 0xff, SERVER_BUSY]));
+        send(adu(transaction, unit, exceptionPdu(pdu[0] ?? 0, SERVER_BUSY)));
         continue;
       }
-      const reply = answerPdu(bank, Buffer.from(pdu));
-      const delay = Math.min(MAX_TURNAROUND_MS, bank?.profile.limits.turnaroundMs ?? 0);
+      const fault = bank ? ctx.faults.active(unit) : undefined;
+      const reply = fault?.kind === 'exception' ? exceptionPdu(pdu[0] ?? 0, fault.code) : answerPdu(bank, Buffer.from(pdu));
+      const delay = Math.min(MAX_TURNAROUND_MS, bank?.profile.limits.turnaroundMs ?? 0) + Math.min(MAX_FAULT_DELAY_MS, extraDelayMs(fault));
       inFlight++;
       const timer = setTimeout(() => {
         ctx.timers.delete(timer);
         inFlight--;
-        send(reply);
+        send(faultyAdu(fault, transaction, unit, reply));
       }, delay);
       ctx.timers.add(timer);
     }

@@ -1,8 +1,14 @@
 /**
  * One simulated device's registers, built from its profile. Values are computed at read time from
- * the points' sim hints (see values.ts). Addresses no point (or identify register) covers, and the
- * profile's refused ranges, answer exception 2: stricter than many real devices, which answer zeros in
- * holes, so a read planner that spans holes or refused ranges is caught in tests.
+ * the points' sim hints (see values.ts), unless a client wrote a holding register or coil (then the
+ * written words are served until the bank is dropped).
+ *
+ * Unmapped addresses (no point or identify register):
+ *  - 'zero' (default): answered with zeros, as real meters such as the SDM630 do between their documented
+ *    registers, up to UNMAPPED_MARGIN addresses past the highest mapped address of that register kind;
+ *  - 'refuse': answered with exception 2, so tests of hole learning catch a plan that reads through holes.
+ * Always exception 2: the profile's `limits.refuse` ranges, a register kind the profile does not map at
+ * all, and addresses beyond the margin.
  */
 import { PasserelleError } from '../core/errors.js';
 import { registersFor } from '../drivers/modbus/codec.js';
@@ -14,8 +20,12 @@ export const EXCEPTION = { illegalFunction: 1, illegalAddress: 2, illegalValue: 
 /** Protocol maxima per read (Modbus application protocol 1.1b3). */
 const MAX_REGISTERS = 125;
 const MAX_BITS = 2000;
+/** With unmapped 'zero': how far past the highest mapped address of a kind zeros are still served. */
+export const UNMAPPED_MARGIN = 16;
 
 export type ReadResult = number[] | { exception: number };
+export type WriteResult = { ok: true } | { exception: number };
+export type Unmapped = 'zero' | 'refuse';
 
 export interface Served {
   /** What a client decoding the served words reads (null if the words decode to no-sensor/decode). */
@@ -31,6 +41,11 @@ export interface RegisterBank {
   expectedValue(pointName: string, atMs: number): number | null;
   /** The last value served for this point, and when; undefined before its first read. */
   lastServed(pointName: string): Served | undefined;
+  /**
+   * Writes words (holding) or 0/1 bits (coil) from `address`. Every address written must belong to a point
+   * of that kind (exception 2 otherwise); input registers and discrete inputs are read-only (exception 1).
+   */
+  write(kind: RegisterKind, address: number, values: readonly number[]): WriteResult;
 }
 
 export interface RegisterBankOptions {
@@ -38,6 +53,8 @@ export interface RegisterBankOptions {
   seed?: number;
   /** Clock, ms since epoch. Default Date.now. */
   now?: () => number;
+  /** What unmapped addresses answer (see the file comment). Default 'zero'. */
+  unmapped?: Unmapped;
 }
 
 interface Slot {
@@ -64,6 +81,11 @@ function buildSlots(profile: Profile): Map<RegisterKind, Map<number, Slot>> {
   return slots;
 }
 
+/** Highest mapped address per kind, to bound where unmapped addresses still answer zeros. */
+function highestMapped(slots: Map<RegisterKind, Map<number, Slot>>): Map<RegisterKind, number> {
+  return new Map([...slots].map(([kind, m]) => [kind, Math.max(...m.keys())]));
+}
+
 function isRefused(profile: Profile, kind: RegisterKind, first: number, last: number): boolean {
   return profile.limits.refuse.some((r) => r.kind === kind && r.start <= last && r.end >= first);
 }
@@ -73,6 +95,10 @@ export function createRegisterBank(profile: Profile, opts: RegisterBankOptions =
   const now = opts.now ?? Date.now;
   const originMs = now();
   const slots = buildSlots(profile);
+  const unmapped = opts.unmapped ?? 'zero';
+  const highest = highestMapped(slots);
+  /** Words written by clients, by kind then address; they replace the simulated signal. */
+  const written = new Map<RegisterKind, Map<number, number>>();
   const byName = new Map(profile.points.map((point, index) => [point.name, { point, ctx: { seed, index, originMs } satisfies SignalContext }]));
   const served = new Map<string, Served>();
   /** Highest value each counter has served: a counter never goes back, even if the clock does. */
@@ -84,6 +110,12 @@ export function createRegisterBank(profile: Profile, opts: RegisterBankOptions =
     return e;
   };
 
+  /** Simulated words, with any written word in its place. */
+  function withWrites(point: ProfilePoint, words: number[]): number[] {
+    const overrides = written.get(point.kind);
+    return overrides ? words.map((w, i) => overrides.get(point.address + i) ?? w) : words;
+  }
+
   function wordsAt(point: ProfilePoint, atMs: number): number[] {
     const { ctx } = entry(point.name);
     let value = signalValue(point, ctx, atMs);
@@ -91,8 +123,12 @@ export function createRegisterBank(profile: Profile, opts: RegisterBankOptions =
       value = Math.max(value, counterFloor.get(point.name) ?? value);
       counterFloor.set(point.name, value);
     }
-    return wordsFor(point, value);
+    return withWrites(point, wordsFor(point, value));
   }
+
+  /** Unmapped address: zeros near the map, exception 2 elsewhere (see the file comment). */
+  const servesZero = (kind: RegisterKind, address: number): boolean =>
+    unmapped === 'zero' && highest.has(kind) && address <= highest.get(kind)! + UNMAPPED_MARGIN;
 
   function read(kind: RegisterKind, address: number, count: number): ReadResult {
     const max = isBitKind(kind) ? Math.min(MAX_BITS, profile.limits.maxBitsPerRead) : Math.min(MAX_REGISTERS, profile.limits.maxRegistersPerRead);
@@ -107,7 +143,11 @@ export function createRegisterBank(profile: Profile, opts: RegisterBankOptions =
     const out: number[] = [];
     for (let a = address; a <= last; a++) {
       const slot = kindSlots?.get(a);
-      if (!slot) return { exception: EXCEPTION.illegalAddress };
+      if (!slot) {
+        if (!servesZero(kind, a)) return { exception: EXCEPTION.illegalAddress };
+        out.push(0);
+        continue;
+      }
       if (!slot.point) {
         out.push(slot.fixed ?? 0);
         continue;
@@ -120,12 +160,28 @@ export function createRegisterBank(profile: Profile, opts: RegisterBankOptions =
     return out;
   }
 
+  function write(kind: RegisterKind, address: number, values: readonly number[]): WriteResult {
+    if (kind !== 'holding' && kind !== 'coil') return { exception: EXCEPTION.illegalFunction };
+    const max = kind === 'coil' ? MAX_BITS : MAX_REGISTERS;
+    const valid = values.length >= 1 && values.length <= max && values.every((v) => Number.isInteger(v) && v >= 0 && v <= 0xffff);
+    if (!valid) return { exception: EXCEPTION.illegalValue };
+    const kindSlots = slots.get(kind);
+    for (let a = address; a < address + values.length; a++) {
+      if (!kindSlots?.get(a)?.point || isRefused(profile, kind, a, a)) return { exception: EXCEPTION.illegalAddress };
+    }
+    let overrides = written.get(kind);
+    if (!overrides) written.set(kind, (overrides = new Map()));
+    values.forEach((v, i) => overrides.set(address + i, kind === 'coil' ? (v ? 1 : 0) : v));
+    return { ok: true };
+  }
+
   return {
     profile,
     read,
+    write,
     expectedValue(pointName, atMs) {
       const { point, ctx } = entry(pointName);
-      return servedValue(point, wordsFor(point, signalValue(point, ctx, atMs)));
+      return servedValue(point, withWrites(point, wordsFor(point, signalValue(point, ctx, atMs))));
     },
     lastServed(pointName) {
       entry(pointName); // unknown names throw rather than look like "not read yet"

@@ -54,7 +54,7 @@ beforeAll(async () => {
       { unit: 2, profile: getProfile('soil-dfrobot') },
       { unit: 254, profile: getProfile('senseair-s8') },
       { unit: 10, profile: getProfile('diematic3') },
-      { unit: 20, profile: refusing },
+      { unit: 20, profile: refusing, unmapped: 'refuse' },
       { unit: 21, profile: relays },
     ],
   });
@@ -124,11 +124,18 @@ describe('Modbus TCP simulator, read by modbus-serial', () => {
     expect(await exceptionOf((await client(1)).readInputRegisters(0, 81))).toBe(3);
   });
 
-  it('answers exception 1 to writes', async () => {
+  it('accepts writes to holding points, refuses other addresses, and counts the function codes', async () => {
     const c = await client(2);
-    expect(await exceptionOf(c.writeRegister(0, 5))).toBe(1);
-    expect(await exceptionOf(c.writeRegisters(0, [5, 6]))).toBe(1);
+    await c.writeRegister(0, 5);
+    expect((await c.readHoldingRegisters(0, 1)).data).toEqual([5]);
+    await c.writeRegisters(1, [6, 7]);
+    expect((await c.readHoldingRegisters(1, 2)).data).toEqual([6, 7]);
+    expect(await exceptionOf(c.writeRegister(40, 5))).toBe(2);
+    const traffic = sim.stats().units[2]!.functionCodes;
+    expect(traffic[6]).toBe(2);
+    expect(traffic[16]).toBe(1);
   });
+
 });
 
 describe('Modbus TCP simulator framing', () => {
@@ -159,6 +166,14 @@ describe('Modbus TCP simulator framing', () => {
     s.write(Buffer.from([0, 1, 0, 0, 0, 6, 20, 4, 0, 0, 0, 1, 0, 2, 0, 0, 0, 6, 20, 4, 0, 1, 0, 1]));
     await new Promise((r) => setTimeout(r, 100));
     expect([...Buffer.concat(replies)]).toEqual([0, 1, 0, 0, 0, 5, 20, 4, 2, 0, 0, 0, 2, 0, 0, 0, 5, 20, 4, 2, 0, 1]);
+    s.destroy();
+  });
+
+  it('answers exception 1 to a function it does not know (7, read exception status)', async () => {
+    const s = await rawConnection();
+    const reply = nextData(s);
+    s.write(Buffer.from([0, 8, 0, 0, 0, 2, 2, 7]));
+    expect([...(await reply)]).toEqual([0, 8, 0, 0, 0, 3, 2, 0x87, 1]);
     s.destroy();
   });
 

@@ -1,15 +1,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodePoint, registersFor } from '../../src/drivers/modbus/codec.js';
+import { decodePoint, encodeValue, registersFor } from '../../src/drivers/modbus/codec.js';
 import { getProfile, loadProfiles, profileSchema, type Profile } from '../../src/profiles/index.js';
-import { createRegisterBank } from '../../src/sim/register-bank.js';
+import { createRegisterBank, UNMAPPED_MARGIN, type Unmapped } from '../../src/sim/register-bank.js';
 
 const T0 = Date.UTC(2025, 0, 15, 8, 0, 0);
 
 /** A bank on a clock the test moves. */
-function bankAt(profile: Profile, seed = 1) {
+function bankAt(profile: Profile, seed = 1, unmapped?: Unmapped) {
   let t = T0;
-  const bank = createRegisterBank(profile, { seed, now: () => t });
+  const bank = createRegisterBank(profile, { seed, now: () => t, unmapped });
   return { bank, setTime: (ms: number) => (t = ms) };
 }
 
@@ -101,7 +101,7 @@ describe('register bank values', () => {
 });
 
 describe('register bank exceptions', () => {
-  const sdm630 = bankAt(getProfile('eastron-sdm630')).bank;
+  const sdm630 = bankAt(getProfile('eastron-sdm630'), 1, 'refuse').bank;
 
   it.each([
     ['a hole between points', 'input', 0x0012, 2, 2],
@@ -129,6 +129,32 @@ describe('register bank exceptions', () => {
     expect(bank.read('holding', 4, 1)).toEqual([4]);
   });
 
+  it('serves zeros in holes by default, as a real SDM630 does, but not far past its map', () => {
+    const profile = getProfile('eastron-sdm630');
+    const { bank } = bankAt(profile);
+    expect(bank.read('input', 0x0012, 2)).toEqual([0, 0]);
+    const words = bank.read('input', 0x0010, 4) as number[];
+    expect(words.slice(2)).toEqual([0, 0]);
+    expect(words.slice(0, 2)).toEqual(bank.read('input', 0x0010, 2));
+    const highest = Math.max(...profile.points.filter((p) => p.kind === 'input').map((p) => p.address + registersFor(p.type) - 1));
+    expect(bank.read('input', highest + UNMAPPED_MARGIN, 1)).toEqual([0]);
+    expect(bank.read('input', highest + UNMAPPED_MARGIN, 2)).toEqual({ exception: 2 });
+    expect(bank.read('coil', 0, 1)).toEqual({ exception: 2 });
+  });
+
+  it('still refuses limits.refuse ranges when unmapped addresses answer zeros', () => {
+    const profile = profileSchema.parse({
+      id: 'refusing',
+      manufacturer: 'Test',
+      model: 'Refusing',
+      limits: { refuse: [{ kind: 'holding', start: 5, end: 6 }] },
+      points: [{ name: 'r0', kind: 'holding', address: 0, class: 'diagnostic', sim: { base: 7 } }],
+    });
+    const { bank } = bankAt(profile);
+    expect(bank.read('holding', 0, 5)).toEqual([7, 0, 0, 0, 0]);
+    expect(bank.read('holding', 4, 2)).toEqual({ exception: 2 });
+  });
+
   it('serves coils as 0/1 bits', () => {
     const profile = profileSchema.parse({
       id: 'relays',
@@ -140,5 +166,47 @@ describe('register bank exceptions', () => {
       ],
     });
     expect(bankAt(profile).bank.read('coil', 0, 2)).toEqual([1, 0]);
+  });
+});
+
+describe('register bank writes', () => {
+  const profile = profileSchema.parse({
+    id: 'thermostat',
+    manufacturer: 'Test',
+    model: 'Thermostat',
+    points: [
+      { name: 'setpoint', kind: 'holding', address: 10, type: 'i16', scale: 0.1, class: 'comfort', sim: { base: 20 } },
+      { name: 'limit', kind: 'holding', address: 12, type: 'f32', class: 'comfort', sim: { base: 1 } },
+      { name: 'relay', kind: 'coil', address: 0, type: 'bool', class: 'status', sim: { base: 0 } },
+      { name: 'temperature', kind: 'input', address: 0, type: 'i16', scale: 0.1, class: 'comfort', sim: { base: 19 } },
+    ],
+  });
+
+  it('serves written words in place of the simulated signal, for reads and expectedValue', () => {
+    const { bank } = bankAt(profile);
+    expect(bank.write('holding', 10, [215])).toEqual({ ok: true });
+    expect(readPoint(bank, 'setpoint')).toBe(21.5);
+    expect(bank.expectedValue('setpoint', T0 + 60_000)).toBe(21.5);
+    expect(bank.write('coil', 0, [1])).toEqual({ ok: true });
+    expect(bank.read('coil', 0, 1)).toEqual([1]);
+  });
+
+  it('writes a 32-bit point over its two registers', () => {
+    fc.assert(
+      fc.property(fc.float({ noNaN: true, noDefaultInfinity: true }), (v) => {
+        const { bank } = bankAt(profile);
+        expect(bank.write('holding', 12, encodeValue(v, 'f32', 'ABCD'))).toEqual({ ok: true });
+        expect(readPoint(bank, 'limit')).toBe(v === 0 ? 0 : Math.fround(v));
+      }),
+      { numRuns: 50 },
+    );
+  });
+
+  it('refuses writes to read-only kinds, unmapped addresses and bad values', () => {
+    const { bank } = bankAt(profile);
+    expect(bank.write('input', 0, [1])).toEqual({ exception: 1 });
+    expect(bank.write('holding', 11, [1])).toEqual({ exception: 2 });
+    expect(bank.write('holding', 10, [0x10000])).toEqual({ exception: 3 });
+    expect(bank.write('holding', 10, [])).toEqual({ exception: 3 });
   });
 });

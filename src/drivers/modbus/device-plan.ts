@@ -1,11 +1,11 @@
 /**
  * Check -> plan: turns a device's chosen points into the reads one poll cycle sends, through the
- * bus-time-optimal planner. Pure.
+ * bus-time-optimal planner, and says which points are due at which wall-clock tick. Pure.
  */
 import { PasserelleError } from '../../core/errors.js';
 import type { DeviceLimits, ProfilePoint, RegisterKind } from '../../profiles/schema.js';
 import { registersFor } from './codec.js';
-import { planReads, type PlannedRead, type RefusedRange } from './planner.js';
+import { planReads, type PlannedRead, type RefusedRange, type WantedRange } from './planner.js';
 import type { LineTiming, ReadFunction } from './wire-cost.js';
 
 export const FUNCTION_OF: Readonly<Record<RegisterKind, ReadFunction>> = { coil: 1, discrete: 2, holding: 3, input: 4 };
@@ -15,10 +15,18 @@ export interface DeviceRead extends PlannedRead {
   readonly points: readonly ProfilePoint[];
 }
 
+/** One register kind's input to the planner: read covers index these two parallel lists. */
+export interface FunctionGroup {
+  readonly wanted: readonly WantedRange[];
+  readonly points: readonly ProfilePoint[];
+}
+
 export interface DevicePlan {
   readonly reads: readonly DeviceRead[];
   /** Points no read can serve (longer than the device's limit, or inside a range it refuses). */
   readonly unreadable: readonly { point: ProfilePoint; reason: string }[];
+  /** Per function, what was asked of the planner; splitOnException needs it to split a refused read. */
+  readonly byFunction: ReadonlyMap<ReadFunction, FunctionGroup>;
 }
 
 export const pointWidth = (p: ProfilePoint): number => (p.kind === 'coil' || p.kind === 'discrete' ? 1 : registersFor(p.type));
@@ -33,7 +41,10 @@ export function planDevice(
 ): DevicePlan {
   const reads: DeviceRead[] = [];
   const unreadable: { point: ProfilePoint; reason: string }[] = [];
+  const byFunction = new Map<ReadFunction, FunctionGroup>();
   for (const [fn, group] of groupByFunction(points)) {
+    const wanted = group.map((p) => ({ address: p.address, count: pointWidth(p) }));
+    byFunction.set(fn, { wanted, points: group });
     const bits = fn === 1 || fn === 2;
     const refused = [
       ...limits.refuse.filter((r) => FUNCTION_OF[r.kind] === fn).map((r) => ({ start: r.start, end: r.end })),
@@ -43,7 +54,7 @@ export function planDevice(
       {
         unit,
         fn,
-        wanted: group.map((p) => ({ address: p.address, count: pointWidth(p) })),
+        wanted,
         maxPerRead: bits ? limits.maxBitsPerRead : limits.maxRegistersPerRead,
         refused,
         turnaroundMs: limits.turnaroundMs,
@@ -53,7 +64,7 @@ export function planDevice(
     for (const r of plan.reads) reads.push({ ...r, points: r.covers.map((i) => group[i]!) });
     for (const u of plan.unreadable) unreadable.push({ point: group[u.index]!, reason: u.reason });
   }
-  return { reads, unreadable };
+  return { reads, unreadable, byFunction };
 }
 
 function groupByFunction(points: readonly ProfilePoint[]): Map<ReadFunction, ProfilePoint[]> {
@@ -76,4 +87,40 @@ export function selectPoints(deviceId: string, profileId: string, all: readonly 
     }
     return p;
   });
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Poll schedule. Each point has an interval (the device's poll, or its own). Ticks fall on multiples of the
+// intervals counted from the Unix epoch, so a 10 s and a 60 s group coincide every minute and are read in
+// ONE cycle, with one plan for their union (reads merged across groups).
+// ---------------------------------------------------------------------------------------------------------
+
+export interface PollGroup {
+  readonly intervalMs: number;
+  readonly points: readonly ProfilePoint[];
+}
+
+/** Points grouped by interval, shortest first. `overrides` maps point names to their own interval. */
+export function pollGroups(points: readonly ProfilePoint[], defaultMs: number, overrides: Readonly<Record<string, number>> = {}): PollGroup[] {
+  const byInterval = new Map<number, ProfilePoint[]>();
+  for (const p of points) {
+    const interval = overrides[p.name] ?? defaultMs;
+    if (!Number.isInteger(interval) || interval <= 0)
+      throw new PasserelleError('E_CONFIG_POLL', `point ${p.name}: poll interval ${interval} ms is not a positive whole number of ms`);
+    byInterval.set(interval, [...(byInterval.get(interval) ?? []), p]);
+  }
+  return [...byInterval].sort(([a], [b]) => a - b).map(([intervalMs, pts]) => ({ intervalMs, points: pts }));
+}
+
+/** The first tick strictly after `now`: the nearest multiple of any interval. */
+export function nextTick(now: number, intervals: readonly number[]): number {
+  return Math.min(...intervals.map((i) => (Math.floor(now / i) + 1) * i));
+}
+
+/** Intervals due at tick `t` (t being a value nextTick returned). */
+export const dueAt = (t: number, intervals: readonly number[]): number[] => intervals.filter((i) => t % i === 0);
+
+/** The points of the due groups: one cycle reads them all. */
+export function duePoints(groups: readonly PollGroup[], due: ReadonlySet<number>): ProfilePoint[] {
+  return groups.filter((g) => due.has(g.intervalMs)).flatMap((g) => g.points);
 }

@@ -1,67 +1,97 @@
 /**
- * Poll: one device on one bus. Each cycle sends the planned reads through the bus scheduler and turns
- * the answers into Readings with a quality. A device that stops answering is backed off (exponential,
- * capped) so it never eats the line's time of healthy devices; it is probed again and recovers by itself.
+ * Poll: one device on one bus. Ticks fall on the wall clock (device-plan.ts: pollGroups, nextTick); each
+ * tick's cycle sends the planned reads for the points due through the bus scheduler and turns the answers
+ * into Readings with a quality. Rules (docs/modbus.md, "Faults"):
+ *  - Quality: a point is `good` with its value, or `bad` with the reason of its read's failure (timeout,
+ *    exception, crc, frame) or of its decoding (decode, no-sensor). The driver never emits `stale`: a point
+ *    not read (device backed off, queue full) is not emitted at all, and the window's completeness
+ *    (count against expected) shows the gap.
+ *  - Exception 2 on a read: the planner's splitOnException splits it; the suspected holes are remembered
+ *    for this device, the smaller reads are tried in the same cycle, and a point refused on its own is
+ *    reported bad (exception) from then on.
+ *  - A cycle in which nothing has answered yet stops at the first read that times out: a dead device costs
+ *    the line one read's timeout (x retries) per cycle, not one per read.
+ *  - After failuresBeforeBackoff failed cycles in a row, the device is backed off: no cycles for a period
+ *    that doubles after each failed probe, from the shortest poll interval up to maxBackoffMs. At the end of
+ *    each period ONE cheap read (no retries) probes it; when it answers, the device recovers at once.
  */
-import type { Driver, Reading, ReadingSink, BadReason } from '../../core/types.js';
+import type { BadReason, Driver, Reading, ReadingSink } from '../../core/types.js';
 import type { Logger } from '../../core/logger.js';
 import type { Profile, ProfilePoint } from '../../profiles/schema.js';
 import type { ModbusBus } from '../../bus/modbus-bus.js';
 import { ModbusFailure } from '../../bus/modbus-client.js';
 import { decodePoint } from './codec.js';
-import { planDevice, pointWidth, type DevicePlan, type DeviceRead } from './device-plan.js';
-import type { RefusedRange } from './planner.js';
+import { dueAt, duePoints, nextTick, planDevice, pointWidth, pollGroups, type DevicePlan, type DeviceRead, type PollGroup } from './device-plan.js';
+import { mergeRanges, splitOnException, type RefusedRange } from './planner.js';
 import type { LineTiming, ReadFunction } from './wire-cost.js';
 
 export interface ModbusDriverOptions {
   readonly deviceId: string;
   readonly unit: number;
+  /** Default poll interval of the device's points. */
   readonly pollMs: number;
+  /** Points polled at their own interval, by point name (ms). */
+  readonly pointPollMs?: Readonly<Record<string, number>>;
   readonly profile: Profile;
   readonly points: readonly ProfilePoint[];
   readonly bus: ModbusBus;
   readonly timing: LineTiming;
   readonly logger: Logger;
-  /** Consecutive failed cycles before backing off. */
+  /** This device's answer timeout and retries; the bus's when absent (a slow device on a fast line). */
+  readonly timeoutMs?: number;
+  readonly retries?: number;
+  /** Consecutive failed cycles before backing off. Default 3. */
   readonly failuresBeforeBackoff?: number;
+  /** Longest backoff period. Default 5 minutes. */
   readonly maxBackoffMs?: number;
   readonly now?: () => number;
 }
 
 const EXCEPTION_ILLEGAL_ADDRESS = 2;
+/** Plans cached per set of due intervals; a device has few distinct intervals, so few sets. */
+const MAX_CACHED_PLANS = 32;
 
 export class ModbusDeviceDriver implements Driver {
-  private plan: DevicePlan;
+  private readonly groups: PollGroup[];
+  private readonly intervals: number[];
   private readonly holes = new Map<ReadFunction, RefusedRange[]>();
+  private readonly plans = new Map<string, DevicePlan>();
+  private readonly pendingDue = new Set<number>();
   private timer?: NodeJS.Timeout;
   private polling = false;
   private stopped = true;
   private failedCycles = 0;
   private skipUntil = 0;
-  private readonly counters = { cycles: 0, overruns: 0, skipped: 0, timeout: 0, exception: 0, crc: 0, frame: 0, disconnected: 0, replans: 0 };
+  private readonly counters = {
+    cycles: 0, overruns: 0, skipped: 0, probes: 0, recoveries: 0, refused: 0,
+    timeout: 0, exception: 0, crc: 0, frame: 0, disconnected: 0, replans: 0,
+  };
   private readonly now: () => number;
 
   constructor(private readonly opts: ModbusDriverOptions) {
     this.now = opts.now ?? Date.now;
-    this.plan = this.replan();
+    this.groups = pollGroups(opts.points, opts.pollMs, opts.pointPollMs);
+    this.intervals = this.groups.map((g) => g.intervalMs);
   }
 
   get id(): string {
     return this.opts.deviceId;
   }
 
+  /** The plan of a cycle that reads every point. */
   get currentPlan(): DevicePlan {
-    return this.plan;
+    return this.planFor(new Set(this.intervals));
+  }
+
+  get backedOff(): boolean {
+    return this.failedCycles >= this.threshold;
   }
 
   async start(sink: ReadingSink): Promise<void> {
     this.stopped = false;
-    const tick = () => {
-      if (this.stopped) return;
-      this.timer = setTimeout(tick, this.opts.pollMs - (this.now() % this.opts.pollMs));
-      void this.cycle(sink);
-    };
-    tick();
+    for (const i of this.intervals) this.pendingDue.add(i);
+    void this.cycle(sink);
+    this.scheduleNext(sink);
   }
 
   async stop(): Promise<void> {
@@ -70,83 +100,138 @@ export class ModbusDeviceDriver implements Driver {
   }
 
   stats(): Record<string, number> {
-    return { ...this.counters, failedCycles: this.failedCycles, backedOff: this.skipUntil > this.now() ? 1 : 0 };
+    return { ...this.counters, failedCycles: this.failedCycles, backedOff: this.backedOff ? 1 : 0 };
   }
 
-  /** One poll cycle; overlapping cycles are skipped and counted, never queued up. */
+  private get threshold(): number {
+    return this.opts.failuresBeforeBackoff ?? 3;
+  }
+
+  private scheduleNext(sink: ReadingSink): void {
+    if (this.stopped) return;
+    const tick = nextTick(this.now(), this.intervals);
+    this.timer = setTimeout(() => {
+      this.scheduleNext(sink);
+      for (const i of dueAt(tick, this.intervals)) this.pendingDue.add(i);
+      void this.cycle(sink);
+    }, tick - this.now());
+  }
+
+  /** One tick. A cycle still running absorbs the tick: its due points join the next cycle (counted). */
   private async cycle(sink: ReadingSink): Promise<void> {
     if (this.polling) return void this.counters.overruns++;
-    if (this.now() < this.skipUntil) return void this.counters.skipped++;
+    const due = new Set(this.pendingDue);
+    this.pendingDue.clear();
+    if (this.backedOff && this.now() < this.skipUntil) return void this.counters.skipped++;
     this.polling = true;
     try {
-      const readings = await this.pollOnce();
+      if (this.backedOff && !(await this.probe())) return;
+      const readings = await this.pollOnce(due);
       if (!this.stopped) sink(readings);
     } finally {
       this.polling = false;
     }
   }
 
-  /** Sends every planned read once and returns one reading per selected point. */
-  async pollOnce(): Promise<Reading[]> {
+  /** One cheap read without retries; true when the device answered (an exception is an answer). */
+  private async probe(): Promise<boolean> {
+    const read = [...this.currentPlan.reads].sort((a, b) => a.count - b.count)[0];
+    if (!read) return true;
+    this.counters.probes++;
+    try {
+      await this.opts.bus.read(this.opts.unit, read.fn, read.address, read.count, { retries: 0, timeoutMs: this.opts.timeoutMs });
+      return true;
+    } catch (err) {
+      if (err instanceof ModbusFailure && err.reason === 'exception') return true;
+      this.trackHealth(false);
+      return false;
+    }
+  }
+
+  /** Sends the reads for the due points and returns one reading per point read (see the file comment). */
+  async pollOnce(due: ReadonlySet<number> = new Set(this.intervals)): Promise<Reading[]> {
     this.counters.cycles++;
+    const plan = this.planFor(due);
     const readings: Reading[] = [];
+    const work: DeviceRead[] = [...plan.reads];
     let answered = 0;
-    for (const read of this.plan.reads) {
-      const ts = this.now();
+    for (let read = work.shift(); read; read = work.shift()) {
       try {
-        const words = await this.opts.bus.read(this.opts.unit, read.fn, read.address, read.count);
+        const words = await this.opts.bus.read(this.opts.unit, read.fn, read.address, read.count, {
+          timeoutMs: this.opts.timeoutMs,
+          retries: this.opts.retries,
+        });
         answered++;
-        readings.push(...decodeRead(this.opts.deviceId, read, words, ts));
+        readings.push(...decodeRead(this.opts.deviceId, read, words, this.now()));
       } catch (err) {
-        const failure = err instanceof ModbusFailure ? err : undefined;
-        if (failure) this.counters[failure.reason]++;
-        if (failure?.exceptionCode === EXCEPTION_ILLEGAL_ADDRESS) this.learnHoles(read);
-        else if (failure?.reason === 'exception') answered++;
-        readings.push(...read.points.map((p) => bad(this.opts.deviceId, p, ts, reasonOf(failure))));
+        if (!(err instanceof ModbusFailure)) {
+          this.counters.refused++; // queue full or bus closing: not read, not emitted
+          continue;
+        }
+        this.counters[err.reason]++;
+        if (err.reason === 'exception') answered++;
+        if (err.exceptionCode === EXCEPTION_ILLEGAL_ADDRESS) {
+          const lesson = this.learnFromRefusal(plan, read);
+          work.unshift(...lesson.retry);
+          readings.push(...lesson.refused.map((p) => bad(this.opts.deviceId, p, this.now(), 'exception')));
+          continue;
+        }
+        const reason = reasonOf(err);
+        readings.push(...read.points.map((p) => bad(this.opts.deviceId, p, this.now(), reason)));
+        if (answered === 0 && (err.reason === 'timeout' || err.reason === 'disconnected')) {
+          for (const rest of work.splice(0)) readings.push(...rest.points.map((p) => bad(this.opts.deviceId, p, this.now(), reason)));
+        }
       }
     }
-    for (const u of this.plan.unreadable) readings.push(bad(this.opts.deviceId, u.point, this.now(), 'exception'));
-    this.trackHealth(answered > 0 || this.plan.reads.length === 0);
+    for (const u of plan.unreadable) readings.push(bad(this.opts.deviceId, u.point, this.now(), 'exception'));
+    this.trackHealth(answered > 0 || plan.reads.length === 0);
     return readings;
   }
 
   private trackHealth(healthy: boolean): void {
     if (healthy) {
-      if (this.failedCycles >= (this.opts.failuresBeforeBackoff ?? 3)) this.opts.logger.info({ device: this.id }, 'device answers again');
+      if (this.backedOff) {
+        this.counters.recoveries++;
+        this.opts.logger.info({ failedCycles: this.failedCycles }, 'device answers again');
+      }
       this.failedCycles = 0;
       this.skipUntil = 0;
       return;
     }
     this.failedCycles++;
-    const threshold = this.opts.failuresBeforeBackoff ?? 3;
-    if (this.failedCycles < threshold) return;
-    const backoff = Math.min(this.opts.pollMs * 2 ** (this.failedCycles - threshold), this.opts.maxBackoffMs ?? 300_000);
+    if (!this.backedOff) return;
+    const backoff = Math.min(this.intervals[0]! * 2 ** (this.failedCycles - this.threshold), this.opts.maxBackoffMs ?? 300_000);
     this.skipUntil = this.now() + backoff;
-    this.opts.logger.warn({ device: this.id, failedCycles: this.failedCycles, backoffMs: backoff }, 'device not answering; backing off');
+    this.opts.logger.warn({ failedCycles: this.failedCycles, backoffMs: backoff }, 'device not answering; backing off');
   }
 
-  /**
-   * Exception 2 on a read: if it read through gaps, the gaps are suspected holes, so the next plan
-   * does not read through them; if it was a single point, that point is refused by the device.
-   */
-  private learnHoles(read: DeviceRead): void {
-    const spans = read.points.map((p) => ({ start: p.address, end: p.address + pointWidth(p) - 1 })).sort((a, b) => a.start - b.start);
-    const known = this.holes.get(read.fn) ?? [];
-    const gaps: RefusedRange[] = [];
-    let cursor = read.address;
-    for (const s of spans) {
-      if (s.start > cursor) gaps.push({ start: cursor, end: s.start - 1 });
-      cursor = Math.max(cursor, s.end + 1);
-    }
-    const learnt = gaps.length > 0 ? gaps : spans;
-    this.holes.set(read.fn, [...known, ...learnt]);
+  /** Exception 2: remember the suspected holes, re-plan, and say what to read instead and what is refused. */
+  private learnFromRefusal(plan: DevicePlan, read: DeviceRead): { retry: DeviceRead[]; refused: ProfilePoint[] } {
+    const group = plan.byFunction.get(read.fn)!;
+    const lesson = splitOnException(read, group.wanted);
+    this.holes.set(read.fn, mergeRanges([...(this.holes.get(read.fn) ?? []), ...lesson.suspectedRefused]));
+    this.plans.clear();
     this.counters.replans++;
-    this.opts.logger.warn({ device: this.id, fn: read.fn, holes: learnt }, 'device refused a read (exception 2); re-planning around it');
-    this.plan = this.replan();
+    this.opts.logger.warn(
+      { fn: read.fn, address: read.address, count: read.count, holes: lesson.suspectedRefused },
+      'device refused a read (exception 2); re-planning around it',
+    );
+    return {
+      retry: lesson.retry.map((r) => ({ ...r, points: r.covers.map((i) => group.points[i]!) })),
+      refused: lesson.unreadable.map((i) => group.points[i]!),
+    };
   }
 
-  private replan(): DevicePlan {
-    return planDevice(this.opts.unit, this.opts.points, this.opts.profile.limits, this.opts.timing, this.holes);
+  private planFor(due: ReadonlySet<number>): DevicePlan {
+    const key = [...due].sort((a, b) => a - b).join(',');
+    let plan = this.plans.get(key);
+    if (!plan) {
+      if (this.plans.size >= MAX_CACHED_PLANS) this.plans.clear();
+      const points = duePoints(this.groups, due);
+      plan = planDevice(this.opts.unit, points, this.opts.profile.limits, this.opts.timing, this.holes);
+      this.plans.set(key, plan);
+    }
+    return plan;
   }
 }
 
@@ -169,14 +254,12 @@ const bad = (device: string, p: ProfilePoint, ts: number, reason: BadReason): Re
   reason,
 });
 
-function reasonOf(f: ModbusFailure | undefined): BadReason {
-  switch (f?.reason) {
+function reasonOf(f: ModbusFailure): BadReason {
+  switch (f.reason) {
     case 'exception':
-      return 'exception';
     case 'crc':
-      return 'crc';
     case 'frame':
-      return 'frame';
+      return f.reason;
     default:
       return 'timeout';
   }
