@@ -10,6 +10,9 @@ import { demoCommand } from '../demo/demo.js';
 import { CliExit } from './load-site.js';
 import { eraseCommand } from './commands/erase.js';
 import { keysRotateCommand } from './commands/keys.js';
+import { registerPlanCommand } from './commands/plan.js';
+import { registerReadCommand } from './commands/read.js';
+import { registerScanCommand } from './commands/scan.js';
 
 const logLevel = () =>
   new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info');
@@ -56,6 +59,10 @@ program
   .option('-c, --config <file>', 'demo site configuration', 'config/demo.yaml')
   .addOption(logLevel().default('warn'))
   .action((o: { config: string; logLevel: string }) => demoCommand(o.config, o.logLevel));
+
+registerPlanCommand(program);
+registerScanCommand(program);
+registerReadCommand(program);
 
 const keys = program.command('keys').description('manage the store key');
 keys

@@ -16,7 +16,7 @@ import {
   type TelegrafRequest,
 } from '../../src/drivers/modbus/telegraf-grouping.js';
 import type { LineTiming } from '../../src/drivers/modbus/wire-cost.js';
-import { exhaustivePlan } from './exhaustive-plan.js';
+import { exhaustivePlan } from '../../src/drivers/modbus/exhaustive-plan.js';
 import { planInputArb, spanOf, timingArb, touches } from './arbitraries.js';
 
 const RTU_9600: LineTiming = { kind: 'rtu', baud: 9600 };

@@ -1,7 +1,7 @@
 /**
  * Modbus read planner: for one device (unit) and one register kind (function), choose the reads that cover
  * every wanted range with the least total BUS TIME, reading through gaps when that is cheaper.
- * Pure: no I/O, no clock. The brute-force oracle that proves it lives in tests/planner/exhaustive-plan.ts.
+ * Pure: no I/O, no clock. The brute-force oracle that proves it lives in src/drivers/modbus/exhaustive-plan.ts.
  *
  * Why the dynamic programme below is optimal (checked against the brute force by property tests):
  *  1. A read's cost depends only on its length and never decreases with it (wire-cost.ts). Shrinking a read to

@@ -1,8 +1,8 @@
 /**
- * Brute-force oracle for the planner: tries EVERY way to group the readable wanted ranges into requests,
- * including groups that are not consecutive in address order and requests that overlap. A request always
+ * Brute-force oracle for the planner, used by tests/planner and bench/modbus-bus.ts. Tries EVERY way to
+ * group the readable wanted ranges into requests, including groups that are not consecutive in address order and requests that overlap. A request always
  * spans min..max of its group (a wider one never costs less: cost is non-decreasing in length, tested in
- * wire-cost.test.ts). Exponential (Bell numbers): use on n ≤ 8 distinct ranges only.
+ * wire-cost.test.ts). Exponential (Bell numbers): n ≤ 8 distinct ranges; consecutiveOnly: n ≤ 20.
  * Deliberately shares no search code with the planner; it reuses only input validation.
  */
 import {
@@ -13,10 +13,14 @@ import {
   type PlannedRead,
   type ReadPlan,
   type UnreadableRange,
-} from '../../src/drivers/modbus/planner.js';
-import type { LineTiming } from '../../src/drivers/modbus/wire-cost.js';
+} from './planner.js';
+import type { LineTiming } from './wire-cost.js';
+import { PasserelleError } from '../../core/errors.js';
 
-const MAX_BRUTE_FORCE_RANGES = 8;
+/** Bell(8) = 4140 partitions. */
+export const MAX_BRUTE_FORCE_RANGES = 8;
+/** 2^(20-1) ≈ 524 000 consecutive partitions: a few seconds, for benchmarks on whole device profiles. */
+export const MAX_CONSECUTIVE_RANGES = 20;
 
 interface Span {
   start: number;
@@ -46,7 +50,10 @@ export function exhaustivePlan(input: PlanInput, timing: LineTiming, options: Ex
     .map((k) => k.split(':').map(Number) as [number, number])
     .map(([address, count]) => ({ start: address, end: address + count - 1 }))
     .sort((a, b) => a.start - b.start || a.end - b.end);
-  if (spans.length > MAX_BRUTE_FORCE_RANGES) throw new Error(`brute force limited to ${MAX_BRUTE_FORCE_RANGES} ranges`);
+  const limit = options.consecutiveOnly ? MAX_CONSECUTIVE_RANGES : MAX_BRUTE_FORCE_RANGES;
+  if (spans.length > limit) {
+    throw new PasserelleError('MODBUS_EXHAUSTIVE_TOO_BIG', `brute force limited to ${limit} distinct ranges, got ${spans.length}`);
+  }
 
   const hullOf = (group: readonly number[]): Span => ({
     start: Math.min(...group.map((g) => spans[g]!.start)),
