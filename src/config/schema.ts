@@ -3,7 +3,7 @@
  * the JSON Schema editors use (see jsonschema.ts). Every object is strict: an unknown key (a typo) is an error.
  */
 import { z } from 'zod';
-import { DATA_CLASSES, STATISTICS } from '../core/types.js';
+import { DATA_CLASSES, HEALTH_GROUPS, STATISTICS } from '../core/types.js';
 import { SENML_UNITS } from '../core/units.js';
 import { lineDeviceOptionsSchema } from '../drivers/serial/line/schema.js';
 import { DURATION_PATTERN, isValidWindow, parseDuration } from '../core/duration.js';
@@ -174,6 +174,24 @@ export const uplinkSchema = z.strictObject({
   topicPrefix: z.string().regex(/^[^#+\s]+$/, 'no MQTT wildcards or spaces').default('passerelle'),
   format: z.enum(['senml-json', 'senml-cbor']).default('senml-json'),
   clientId: z.string().optional(),
+  protocolVersion: z
+    .union([z.literal(4), z.literal(5)])
+    .default(5)
+    .describe('MQTT 5 (falls back to 3.1.1 once if the broker refuses it), or 4 for 3.1.1 only'),
+  maxInFlight: z.number().int().min(1).max(16).default(4).describe('Publishes awaiting PUBACK at once'),
+  maxMessagesPerSecond: z
+    .number()
+    .positive()
+    .max(10_000)
+    .default(300)
+    .describe('Drain rate bound after an outage, so a fleet coming back does not flood the broker'),
+  maxMessageBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .max(262_144)
+    .default(16_384)
+    .describe('Summaries larger than this are split into several messages (a point is never split)'),
 });
 
 export const policyRuleSchema = z.strictObject({
@@ -186,7 +204,11 @@ export const policySchema = z.strictObject({
   minCount: z
     .partialRecord(z.enum(DATA_CLASSES), z.number().int().min(0))
     .default({})
-    .describe('Values of these classes below the threshold are suppressed (e.g. occupancy)'),
+    .describe('Value statistics (min, max, mean, last, delta) of these classes below the threshold are omitted (e.g. occupancy: 5); counts still go'),
+  health: z
+    .array(z.enum(HEALTH_GROUPS))
+    .default([])
+    .describe('Health figures sent once per window: buses, store, drops, clock (none by default)'),
 });
 
 export const configSchema = z.strictObject({
@@ -194,10 +216,10 @@ export const configSchema = z.strictObject({
   gateway: gatewaySchema,
   buses: z.array(busSchema).default([]),
   devices: z.array(deviceSchema).default([]),
-  aggregation: aggregationSchema.default({ window: 300_000 }),
+  aggregation: aggregationSchema.prefault({}),
   store: storeSchema,
-  uplink: uplinkSchema.default({ topicPrefix: 'passerelle', format: 'senml-json' }),
-  policy: policySchema.default({ allow: [], minCount: {} }),
+  uplink: uplinkSchema.prefault({}),
+  policy: policySchema.prefault({}),
 });
 
 export type Config = z.output<typeof configSchema>;

@@ -114,3 +114,7 @@ export interface WindowSummary {
   /** Local data dropped since the previous summary (store size caps, disk full): reported, never silent. */
   readonly drops?: { readonly raw: number; readonly summaries: number };
 }
+
+/** Health figures a site policy may let leave, once per window (see src/uplink/health.ts). */
+export const HEALTH_GROUPS = ['buses', 'store', 'drops', 'clock'] as const;
+export type HealthGroup = (typeof HEALTH_GROUPS)[number];

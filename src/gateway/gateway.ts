@@ -18,6 +18,7 @@ import { checkRange } from '../pipeline/quality.js';
 import { Store } from '../store/store.js';
 import { WriteBuffer } from '../store/write-buffer.js';
 import { MqttUplink, buildOutboxMessages, summaryTopic } from '../uplink/mqtt-uplink.js';
+import { HealthReporter } from './health.js';
 import { buildDrivers, type BuiltDrivers } from './build-drivers.js';
 import { readUplinkSecrets } from './uplink-options.js';
 
@@ -65,12 +66,14 @@ export class Gateway {
   private closeTimer?: NodeJS.Timeout;
   private running = false;
   private readonly closeGraceMs: number;
+  private readonly health: HealthReporter;
 
   constructor(private readonly opts: GatewayOptions) {
     const { config } = opts;
     this.built = buildDrivers(config, opts.profiles, opts.logger);
     this.pointInfo = new Map(this.built.points.map((p) => [pointKey(p.device, p.point), p]));
     this.closeGraceMs = closeGrace(config);
+    this.health = new HealthReporter(config, opts.logger);
     this.aggregator = new Aggregator({
       site: config.site.id,
       gateway: config.gateway.id,
@@ -114,6 +117,9 @@ export class Gateway {
         outbox: this.store,
         logger: logger.child({ part: 'uplink' }),
         clientId: config.uplink.clientId ?? `passerelle-${config.site.id}-${config.gateway.id}`,
+        protocolVersion: config.uplink.protocolVersion,
+        maxInFlight: config.uplink.maxInFlight,
+        maxMessagesPerSecond: config.uplink.maxMessagesPerSecond,
         ...readUplinkSecrets(config.uplink),
         onPublished: (message, bytes) => this.opts.onEvent?.({ type: 'published', message, bytes }),
       });
@@ -199,12 +205,15 @@ export class Gateway {
   private enqueue(summaries: readonly WindowSummary[]): void {
     const { config } = this.opts;
     const topic = summaryTopic(config.uplink.topicPrefix, config.site.id, config.gateway.id);
+    let last: WindowSummary | undefined;
     for (const closed of summaries) {
-      const summary = this.withDrops(closed);
-      const messages = buildOutboxMessages(summary, config.policy, config.uplink.format, topic);
+      const summary = (last = this.withDrops(closed));
+      const messages = buildOutboxMessages(summary, config.policy, config.uplink.format, topic, config.uplink.maxMessageBytes);
       for (const m of messages) this.writes?.enqueue(m);
       this.opts.onEvent?.({ type: 'summary', summary, messages });
     }
+    // One health message per batch of closed windows (several close at once only after a stall).
+    if (last) for (const m of this.health.messages(last, this.built.buses, this.store)) this.writes?.enqueue(m);
     if (summaries.length > 0) this.uplink?.kick();
   }
 }

@@ -1,16 +1,25 @@
 /**
  * Publishes the outbox over MQTT. The outbox (on disk) is the only queue: a message is published only
- * while connected, at most `maxInFlight` at a time, and deleted from the outbox only in the QoS 1
- * publish callback, i.e. after the broker's PUBACK. Nothing is buffered in memory while offline.
+ * while connected, at most `maxInFlight` at a time and at most `maxMessagesPerSecond`, and acknowledged
+ * in the outbox only in the QoS 1 publish callback, i.e. after the broker's PUBACK. Nothing is buffered
+ * in memory while offline.
+ *
+ * Reconnection is ours, not mqtt.js's (its fixed period would make a fleet reconnect in lockstep): every
+ * attempt is a fresh client after a jittered exponential delay (backoff.ts). When a connection dies, the
+ * publishes awaiting PUBACK on it fail and stay in the outbox; the next connection sends them again
+ * under the same id (a duplicate the receiver drops by msg-id, never a loss).
  */
-import { connect, type IClientOptions, type MqttClient } from 'mqtt';
+import { connect, type IClientOptions, type IConnackPacket, type MqttClient } from 'mqtt';
 import { PasserelleError, errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Outbox, OutboxMessage } from '../core/outbox.js';
+import { JitteredBackoff } from './backoff.js';
+import { TokenBucket } from './token-bucket.js';
 import { stateTopic } from './topics.js';
 
-export { summaryTopic, stateTopic } from './topics.js';
+export { summaryTopic, stateTopic, healthTopic } from './topics.js';
 export { buildOutboxMessages } from './outbox-messages.js';
+export { buildHealthMessages } from './health.js';
 
 export interface MqttUplinkOptions {
   url: string;
@@ -22,15 +31,23 @@ export interface MqttUplinkOptions {
   clientId?: string;
   username?: string;
   password?: string;
+  /** CA bundle the broker's certificate must chain to (mqtts://); the system CAs when absent. */
   ca?: Buffer;
+  /** Client certificate and key (mutual TLS). */
   cert?: Buffer;
   key?: Buffer;
   onPublished?: (m: OutboxMessage, bytes: number) => void;
-  /** 5 by default; when a broker refuses v5 (e.g. aedes), the uplink falls back to 3.1.1 once. */
+  /** 5 by default; when a broker refuses v5, the uplink falls back to 3.1.1 (once, before any success). */
   protocolVersion?: 4 | 5;
-  /** Publishes awaiting PUBACK, 1..16 (default 4). At the bound, draining waits for an acknowledgement. */
+  /** Publishes awaiting PUBACK, 1..16 (default 4; lowered to the broker's Receive Maximum). At the bound, draining waits. */
   maxInFlight?: number;
-  reconnectPeriodMs?: number;
+  /** Drain rate bound (token bucket, default 300/s: a week of 5-minute windows, 2016 messages, in about 7 s). */
+  maxMessagesPerSecond?: number;
+  /** Reconnect delay: full jitter over base * 2^attempt, capped (defaults 1 s and 5 min). */
+  reconnectBaseMs?: number;
+  reconnectCapMs?: number;
+  /** Injected by tests to check the jitter; Math.random otherwise. */
+  random?: () => number;
   connectTimeoutMs?: number;
   /** How long stop() waits for in-flight publishes and the `offline` state (default 5 s). */
   stopTimeoutMs?: number;
@@ -38,22 +55,40 @@ export interface MqttUplinkOptions {
   refusedRetryMs?: number;
 }
 
+export interface UplinkStats {
+  published: number;
+  bytes: number;
+  connected: boolean;
+  /** Connections established since start (1 after the first). */
+  connections: number;
+}
+
 const MAX_IN_FLIGHT_LIMIT = 16;
+export const DEFAULT_MAX_MESSAGES_PER_SECOND = 300;
 /** CONNACK codes for "protocol version not supported" in MQTT 3.1.1 and 5. */
 const UNSUPPORTED_PROTOCOL = new Set([1, 132]);
 
 export class MqttUplink {
   private client: MqttClient | undefined;
+  private connected = false;
   private readonly inFlight = new Set<string>();
   private readonly maxInFlight: number;
+  /** maxInFlight, or less when the broker's CONNACK announces a smaller Receive Maximum. */
+  private inFlightBound: number;
+  private readonly bucket: TokenBucket;
+  private readonly backoff: JitteredBackoff;
   private readonly state: string;
+  private protocolVersion: 4 | 5;
   private published = 0;
   private bytes = 0;
-  private everConnected = false;
+  private connections = 0;
+  private started = false;
   private stopping = false;
   /** Set after the broker refuses a publish; lifted by resumeTimer. */
   private paused = false;
   private resumeTimer: NodeJS.Timeout | undefined;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private rateTimer: NodeJS.Timeout | undefined;
   private lastError = '';
 
   constructor(private readonly opts: MqttUplinkOptions) {
@@ -61,39 +96,52 @@ export class MqttUplink {
     if (!Number.isInteger(this.maxInFlight) || this.maxInFlight < 1 || this.maxInFlight > MAX_IN_FLIGHT_LIMIT) {
       throw new PasserelleError('E_UPLINK_CONFIG', `maxInFlight must be an integer from 1 to ${MAX_IN_FLIGHT_LIMIT}`);
     }
+    this.inFlightBound = this.maxInFlight;
+    this.bucket = new TokenBucket(opts.maxMessagesPerSecond ?? DEFAULT_MAX_MESSAGES_PER_SECOND, this.maxInFlight);
+    this.backoff = new JitteredBackoff({ baseMs: opts.reconnectBaseMs, capMs: opts.reconnectCapMs, random: opts.random });
+    this.protocolVersion = opts.protocolVersion ?? 5;
     this.state = stateTopic(opts.topicPrefix, opts.site, opts.gateway);
   }
 
   /**
    * Connects and resolves after the first attempt, whether it succeeded or not: with the broker down,
-   * the gateway keeps running, messages wait in the outbox and mqtt.js reconnects in the background.
+   * the gateway keeps running, messages wait in the outbox and the uplink retries in the background.
    */
   start(): Promise<void> {
-    if (this.client) return Promise.reject(new PasserelleError('E_UPLINK_STATE', 'The uplink is already started'));
+    if (this.started) return Promise.reject(new PasserelleError('E_UPLINK_STATE', 'The uplink is already started'));
+    this.started = true;
     this.stopping = false;
     this.paused = false;
-    return this.connectWith(this.opts.protocolVersion ?? 5);
+    return new Promise((resolve) => this.connectOnce(resolve));
   }
 
-  /** Drains the outbox now (call after enqueueing). A no-op while disconnected or at the in-flight bound. */
+  /** Drains the outbox now (call after enqueueing). A no-op while disconnected, at the in-flight bound or the rate bound. */
   kick(): void {
     const client = this.client;
-    if (!client?.connected || this.stopping || this.paused) return;
-    for (const message of this.outboxCall(() => this.opts.outbox.peek(this.maxInFlight)) ?? []) {
-      if (this.inFlight.size >= this.maxInFlight) return;
-      if (!this.inFlight.has(message.id)) this.publish(client, message);
+    if (!client || !this.connected || this.stopping || this.paused) return;
+    // In-flight messages are the oldest pending ones: peek past them to find the next to send.
+    const pending = this.outboxCall(() => this.opts.outbox.peek(this.inFlight.size + this.inFlightBound)) ?? [];
+    for (const message of pending) {
+      if (this.inFlight.size >= this.inFlightBound) return;
+      if (this.inFlight.has(message.id)) continue;
+      if (!this.bucket.take()) return this.kickWhenTokenArrives();
+      this.publish(client, message);
     }
   }
 
   /** Waits (bounded) for in-flight publishes, publishes retained `offline`, then disconnects cleanly. */
   async stop(): Promise<void> {
-    const client = this.client;
-    if (!client) return;
+    if (!this.started) return;
     this.stopping = true;
     clearTimeout(this.resumeTimer);
+    clearTimeout(this.reconnectTimer);
+    this.cancelRateTimer();
+    const client = this.client;
+    this.started = false;
+    if (!client) return;
     const timeoutMs = this.opts.stopTimeoutMs ?? 5000;
-    await waitUntil(() => this.inFlight.size === 0 || !client.connected, timeoutMs);
-    if (client.connected) {
+    await waitUntil(() => this.inFlight.size === 0 || !this.connected, timeoutMs);
+    if (this.connected) {
       // If the connection dies meanwhile, the broker publishes the last will (offline): stop waiting then.
       const connectionLost = new Promise<void>((resolve) => client.once('close', () => resolve()));
       const offline = client.publishAsync(this.state, 'offline', { qos: 1, retain: true });
@@ -102,45 +150,53 @@ export class MqttUplink {
       );
     }
     // A clean DISCONNECT makes the broker discard the last will; force when there is no connection to close.
-    await withTimeout(client.endAsync(!client.connected), timeoutMs).catch(() => client.end(true));
+    await withTimeout(client.endAsync(!this.connected), timeoutMs).catch(() => client.end(true));
     this.client = undefined;
+    this.connected = false;
     this.inFlight.clear();
   }
 
-  stats(): { published: number; bytes: number; connected: boolean } {
-    return { published: this.published, bytes: this.bytes, connected: this.client?.connected ?? false };
+  stats(): UplinkStats {
+    return { published: this.published, bytes: this.bytes, connected: this.connected, connections: this.connections };
   }
 
-  private connectWith(protocolVersion: 4 | 5): Promise<void> {
-    return new Promise((resolve) => {
-      const client = connect(this.opts.url, this.clientOptions(protocolVersion));
-      this.client = client;
-      let firstAttemptOver = false;
-      let replaced = false; // by the MQTT 3.1.1 client after a v5 refusal
-      const settle = (): void => {
-        if (firstAttemptOver) return;
-        firstAttemptOver = true;
-        resolve();
-      };
-      client.on('connect', () => {
-        settle();
-        this.onConnect(client);
-      });
-      client.on('close', () => {
-        if (!replaced) settle();
-      });
-      client.on('offline', () => this.opts.logger.warn({ url: this.opts.url }, 'broker unreachable; messages wait in the outbox'));
-      client.on('error', (err: Error & { code?: unknown }) => {
-        if (protocolVersion === 5 && !this.everConnected && UNSUPPORTED_PROTOCOL.has(Number(err.code))) {
-          this.opts.logger.warn({ url: this.opts.url }, 'broker refuses MQTT 5; falling back to MQTT 3.1.1');
-          replaced = true;
-          client.end(true);
-          this.connectWith(4).then(settle);
-          return;
-        }
-        this.logConnectionError(err);
-      });
+  /** One connection attempt with a fresh client; `firstAttempt` resolves start() once it is decided. */
+  private connectOnce(firstAttempt?: () => void): void {
+    const client = connect(this.opts.url, this.clientOptions(this.protocolVersion));
+    this.client = client;
+    let fallBack = false;
+    client.on('connect', (connack: IConnackPacket) => {
+      this.onConnect(client, connack);
+      firstAttempt?.();
     });
+    client.on('error', (err: Error & { code?: unknown }) => {
+      if (this.protocolVersion === 5 && this.connections === 0 && UNSUPPORTED_PROTOCOL.has(Number(err.code))) {
+        this.opts.logger.warn({ url: this.opts.url }, 'broker refuses MQTT 5; falling back to MQTT 3.1.1');
+        this.protocolVersion = 4;
+        fallBack = true;
+        return;
+      }
+      this.logConnectionError(err);
+    });
+    client.on('close', () => {
+      if (client !== this.client || this.stopping) return;
+      this.onClose(client, fallBack ? 0 : this.backoff.next());
+      if (!fallBack) firstAttempt?.();
+      else this.reconnectTimer = setTimeout(() => this.connectOnce(firstAttempt), 0);
+    });
+  }
+
+  private onClose(client: MqttClient, delayMs: number): void {
+    if (this.connected) this.opts.logger.warn({ url: this.opts.url }, 'broker connection lost; messages wait in the outbox');
+    this.connected = false;
+    this.cancelRateTimer();
+    // Forced end of a client that never reconnects by itself: mqtt.js fails the publishes still awaiting
+    // their PUBACK ("Connection closed"); they stay in the outbox for the next connection.
+    client.end(true);
+    this.inFlight.clear();
+    if (delayMs === 0) return;
+    this.opts.logger.debug({ delayMs }, 'next broker connection attempt');
+    this.reconnectTimer = setTimeout(() => this.connectOnce(), delayMs);
   }
 
   private clientOptions(protocolVersion: 4 | 5): IClientOptions {
@@ -154,10 +210,9 @@ export class MqttUplink {
       ...(opts.ca && { ca: opts.ca }),
       ...(opts.cert && { cert: opts.cert }),
       ...(opts.key && { key: opts.key }),
+      // Never turned off: a gateway that accepts any certificate hands its data to whoever answers.
       rejectUnauthorized: true,
-      reconnectPeriod: opts.reconnectPeriodMs ?? 5000,
-      // Keep retrying after a refused CONNACK (server unavailable, credentials being fixed on the broker).
-      reconnectOnConnackError: true,
+      reconnectPeriod: 0,
       connectTimeout: opts.connectTimeoutMs ?? 10_000,
       keepalive: 30,
       resubscribe: false,
@@ -166,21 +221,25 @@ export class MqttUplink {
     };
   }
 
-  private onConnect(client: MqttClient): void {
-    this.everConnected = true;
+  private onConnect(client: MqttClient, connack: IConnackPacket): void {
+    this.connected = true;
+    this.connections += 1;
+    this.backoff.reset();
     this.lastError = '';
-    this.opts.logger.info({ url: this.opts.url, pending: this.outboxCall(() => this.opts.outbox.count()) }, 'broker connected');
+    const receiveMaximum = connack.properties?.receiveMaximum;
+    this.inFlightBound = Math.max(1, Math.min(this.maxInFlight, receiveMaximum ?? this.maxInFlight));
+    const pending = this.outboxCall(() => this.opts.outbox.count());
+    this.opts.logger.info({ url: this.opts.url, protocolVersion: this.protocolVersion, pending }, 'broker connected');
     client.publish(this.state, 'online', { qos: 1, retain: true }, (err) => {
-      if (err) this.opts.logger.warn({ err: errorMessage(err) }, 'could not publish the online state');
+      if (err && client === this.client) this.opts.logger.warn({ err: errorMessage(err) }, 'could not publish the online state');
     });
     this.kick();
   }
 
   private publish(client: MqttClient, message: OutboxMessage): void {
     this.inFlight.add(message.id);
-    // mqtt.js keeps an unacknowledged QoS 1 publish across reconnects and resends it itself, so the id
-    // stays in flight until this callback runs: the drain never sends it a second time meanwhile.
     client.publish(message.topic, message.payload, { qos: 1 }, (err) => {
+      if (client !== this.client) return; // an old connection's failure: its ids were released on close
       this.inFlight.delete(message.id);
       if (err) return this.onPublishFailed(message, err);
       // If the ack cannot be stored, the message is sent again later: a duplicate the receiver drops by msg-id.
@@ -190,6 +249,19 @@ export class MqttUplink {
       this.opts.onPublished?.(message, message.payload.length);
       this.kick();
     });
+  }
+
+  private cancelRateTimer(): void {
+    clearTimeout(this.rateTimer);
+    this.rateTimer = undefined;
+  }
+
+  private kickWhenTokenArrives(): void {
+    if (this.rateTimer) return;
+    this.rateTimer = setTimeout(() => {
+      this.rateTimer = undefined;
+      this.kick();
+    }, Math.max(1, this.bucket.msUntilToken()));
   }
 
   private onPublishFailed(message: OutboxMessage, err: Error & { code?: unknown }): void {
@@ -217,10 +289,10 @@ export class MqttUplink {
   }
 
   private logConnectionError(err: Error): void {
-    // The same error repeats every reconnect period while the broker is down: log it once.
+    // The same error repeats on every attempt while the broker is down: log it once.
     if (err.message === this.lastError) return;
     this.lastError = err.message;
-    this.opts.logger.warn({ url: this.opts.url, err: err.message }, 'broker connection failed; retrying');
+    this.opts.logger.warn({ url: this.opts.url, err: err.message }, 'broker connection failed; retrying with backoff');
   }
 }
 

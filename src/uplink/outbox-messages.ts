@@ -7,7 +7,8 @@ import { DEFAULT_MAX_MESSAGE_BYTES, type SenmlFormat } from './senml-types.js';
 
 /**
  * What the gateway enqueues for one window: policy, then SenML, then encoding, then split.
- * A window the policy leaves empty yields no message (sobriety: liveness is on the state topic).
+ * A window the policy leaves empty yields no message (sobriety: liveness is on the state topic), unless
+ * the gateway dropped data since the previous summary: that is reported.
  * Ids are deterministic (summary.id, or summary.id#k when split), so re-enqueueing a window is a no-op.
  */
 export function buildOutboxMessages(
@@ -18,7 +19,9 @@ export function buildOutboxMessages(
   maxBytes: number = DEFAULT_MAX_MESSAGE_BYTES,
 ): OutboxMessage[] {
   const allowed = applyPolicy(summary, policy);
-  if (allowed.points.length === 0) return [];
+  const dropped = (summary.drops?.raw ?? 0) + (summary.drops?.summaries ?? 0);
+  // Drops go up even from a window the policy leaves empty: a gap must never be silent.
+  if (allowed.points.length === 0 && dropped === 0) return [];
   return encodeSummary(allowed, format, maxBytes).map((part) => ({
     id: part.id,
     topic,

@@ -1,6 +1,8 @@
 /**
  * The site policy decides what may leave the gateway. Nothing leaves unless an `allow` rule matches;
- * identifier and personal classes never leave, whatever the rules say.
+ * identifier and personal classes never leave, whatever the rules say. `minCount` thresholds apply to
+ * VALUES: for a class with a threshold (occupancy: 5), a value statistic below it is omitted, so a
+ * room with 2 people is never reported as 2; the point's quality figures (count, completeness) stay.
  */
 import type { PolicyConfig } from '../config/schema.js';
 import {
@@ -42,11 +44,9 @@ export function compilePolicy(policy: PolicyConfig): (summary: WindowSummary) =>
     const points: PointSummary[] = [];
     for (const point of summary.points) {
       if (NEVER_UPSTREAM.has(point.dataClass)) continue;
-      const threshold = policy.minCount[point.dataClass];
-      if (threshold !== undefined && point.count < threshold) continue;
       const allowed = allowedFor(point);
       if (allowed.size === 0) continue;
-      points.push(keepAllowedStatistics(point, allowed));
+      points.push(keepAllowedStatistics(point, allowed, policy.minCount[point.dataClass]));
     }
     return { ...summary, points };
   };
@@ -57,10 +57,19 @@ export function applyPolicy(summary: WindowSummary, policy: PolicyConfig): Windo
   return compilePolicy(policy)(summary);
 }
 
-function keepAllowedStatistics(point: PointSummary, allowed: ReadonlySet<Statistic>): PointSummary {
+function keepAllowedStatistics(point: PointSummary, allowed: ReadonlySet<Statistic>, threshold: number | undefined): PointSummary {
   const kept: MutablePointSummary = { ...point, bad: { ...point.bad } };
   for (const statistic of VALUE_STATISTICS) {
-    if (!allowed.has(statistic)) delete kept[statistic];
+    if (!allowed.has(statistic) || revealsSmallCount(point[statistic], threshold)) delete kept[statistic];
   }
   return kept;
+}
+
+/**
+ * A value under the class threshold could single people out. A text value cannot be compared with a
+ * threshold, so under one it is withheld too.
+ */
+function revealsSmallCount(value: number | string | undefined, threshold: number | undefined): boolean {
+  if (threshold === undefined || value === undefined) return false;
+  return typeof value === 'string' || value < threshold;
 }

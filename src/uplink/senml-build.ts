@@ -2,26 +2,61 @@
  * WindowSummary -> SenML records. Layout (see README.md in this folder):
  *   header:    {bn, bt, n: "msg-id", vs}, {n: "window-start", v, u: "s"}
  *   per point: <device>/<point>/<stat> for count and the value statistics,
- *              <device>/<point>/completeness (%), <device>/<point>/bad.<reason>
+ *              <device>/<point>/completeness (ratio, unit "/"), <device>/<point>/bad.<reason>
  * Every record of a window carries the base time (window end); no record has its own `t`.
  */
 import { PasserelleError } from '../core/errors.js';
 import type { BadReason, PointSummary, WindowSummary } from '../core/types.js';
-import { isValidSenmlName, type SenmlRecord } from './senml-types.js';
+import { isSecondaryUnit } from '../core/units.js';
+import { isValidSenmlName, SENML_VERSION_SECONDARY_UNITS, type SenmlRecord } from './senml-types.js';
+
+const NUMERIC_STATISTICS = ['min', 'max', 'mean', 'last', 'delta'] as const;
 
 export const senmlBaseName = (site: string, gateway: string): string => `urn:dev:passerelle:${site}:${gateway}:`;
 
-/** SenML records of one summary: the header, then every point's group, in summary order. */
+/** SenML records of one summary: the header, the local drops if any, then every point's group, in summary order. */
 export function summaryToSenml(summary: WindowSummary): SenmlRecord[] {
-  return [...senmlHeader(summary, summary.id), ...summary.points.flatMap((p) => pointRecords(summary, p))];
+  return [...senmlHeader(summary, summary.id), ...bodyGroups(summary).flat()];
+}
+
+/** The body in groups a split never cuts: the drops first (in the first part only, so they are counted once), then one group per point. */
+export function bodyGroups(summary: WindowSummary): SenmlRecord[][] {
+  const drops = dropRecords(summary);
+  return [...(drops.length > 0 ? [drops] : []), ...summary.points.map((p) => pointRecords(summary, p))];
+}
+
+/**
+ * Data the gateway had to drop since the previous summary (store caps, disk full): quality figures, sent
+ * whatever the policy, so a gap in the data is never silent. Absent when nothing was dropped.
+ */
+function dropRecords(summary: WindowSummary): SenmlRecord[] {
+  const { drops } = summary;
+  if (!drops || drops.raw + drops.summaries === 0) return [];
+  return [numberRecord('drops/raw', drops.raw), numberRecord('drops/summaries', drops.summaries)];
 }
 
 /** The records every message of a window starts with; `msgId` differs per part when a window is split. */
 export function senmlHeader(summary: WindowSummary, msgId: string): SenmlRecord[] {
+  const bn = senmlBaseName(summary.site, summary.gateway);
   return [
-    { bn: senmlBaseName(summary.site, summary.gateway), bt: summary.end / 1000, n: 'msg-id', vs: msgId },
+    {
+      bn,
+      bt: summary.end / 1000,
+      // RFC 9100 section 4: a pack with a secondary unit (kWh, ppm, ...) announces the feature, so that a
+      // reader that does not know secondary units refuses the pack rather than misreads a value.
+      ...(usesSecondaryUnits(summary) && { bver: SENML_VERSION_SECONDARY_UNITS }),
+      n: 'msg-id',
+      vs: msgId,
+    },
     { n: 'window-start', v: summary.start / 1000, u: 's' },
   ];
+}
+
+/** Decided per window, not per part, so that every part of a split window has the same header. */
+function usesSecondaryUnits(summary: WindowSummary): boolean {
+  return summary.points.some(
+    (p) => p.unit !== undefined && isSecondaryUnit(p.unit) && NUMERIC_STATISTICS.some((s) => typeof p[s] === 'number'),
+  );
 }
 
 /** One point's records. Throws E_SENML_NAME when a device or point id cannot form a SenML name. */
@@ -35,14 +70,15 @@ export function pointRecords(summary: WindowSummary, point: PointSummary): Senml
     );
   }
   const records: SenmlRecord[] = [numberRecord(prefix + 'count', point.count)];
-  for (const statistic of ['min', 'max', 'mean', 'last', 'delta'] as const) {
+  for (const statistic of NUMERIC_STATISTICS) {
     const value = point[statistic];
     if (typeof value === 'string') records.push({ n: prefix + statistic, vs: value });
     else if (value !== undefined) records.push(numberRecord(prefix + statistic, value, point.unit));
   }
   if (point.expected > 0) {
-    const percent = Math.round((point.count / point.expected) * 10_000) / 100;
-    records.push(numberRecord(prefix + 'completeness', percent, '%'));
+    // A ratio in "/" (RFC 8428 recommends it over "%"), rounded to 4 decimals: 0.9667 = 96.67 %.
+    const ratio = Math.round((point.count / point.expected) * 10_000) / 10_000;
+    records.push(numberRecord(prefix + 'completeness', ratio, '/'));
   }
   for (const reason of Object.keys(point.bad).sort() as BadReason[]) {
     const count = point.bad[reason] ?? 0;

@@ -1,6 +1,6 @@
 /** RFC 8428 section 4.6: resolve a pack into records with full names, absolute times and no base fields. */
 import { PasserelleError } from '../core/errors.js';
-import { isValidSenmlName, SENML_VERSION, type SenmlRecord } from './senml-types.js';
+import { isSupportedSenmlVersion, isValidSenmlName, SENML_VERSION, SENML_VERSION_SECONDARY_UNITS, type SenmlRecord } from './senml-types.js';
 
 export interface ResolvedSenmlRecord {
   n: string;
@@ -46,8 +46,11 @@ function updateBase(base: Base, r: SenmlRecord): void {
   if (r.bv !== undefined) base.bv = r.bv;
   if (r.bs !== undefined) base.bs = r.bs;
   if (r.bver !== undefined) {
-    if (!Number.isInteger(r.bver) || r.bver < 1 || r.bver > SENML_VERSION) {
-      throw new PasserelleError('E_SENML_VERSION', `SenML version ${r.bver} is not supported (this reader knows up to ${SENML_VERSION})`);
+    if (!isSupportedSenmlVersion(r.bver)) {
+      throw new PasserelleError(
+        'E_SENML_VERSION',
+        `SenML version ${r.bver} is not supported (this reader knows 1 to ${SENML_VERSION}, and ${SENML_VERSION_SECONDARY_UNITS} with secondary units)`,
+      );
     }
     base.bver = r.bver;
   }

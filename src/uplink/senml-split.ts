@@ -5,7 +5,7 @@
  */
 import { PasserelleError } from '../core/errors.js';
 import type { WindowSummary } from '../core/types.js';
-import { pointRecords, senmlHeader } from './senml-build.js';
+import { bodyGroups, senmlHeader } from './senml-build.js';
 import { encodeSenml } from './senml-codec.js';
 import { DEFAULT_MAX_MESSAGE_BYTES, type SenmlFormat, type SenmlRecord } from './senml-types.js';
 
@@ -22,7 +22,7 @@ export function encodeSummary(
   format: SenmlFormat,
   maxBytes: number = DEFAULT_MAX_MESSAGE_BYTES,
 ): EncodedPart[] {
-  const groups = summary.points.map((p) => pointRecords(summary, p));
+  const groups = bodyGroups(summary);
   const whole = encodeSenml([...senmlHeader(summary, summary.id), ...groups.flat()], format);
   if (whole.length <= maxBytes) return [{ id: summary.id, payload: whole }];
 

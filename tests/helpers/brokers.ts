@@ -2,7 +2,8 @@
  * Real MQTT brokers for tests, on 127.0.0.1: aedes in-process (MQTT 3.1.1 only) and a mosquitto
  * child process (MQTT 5). Use `describe.each(brokers)` to run a suite against both.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -31,11 +32,27 @@ export interface BrokerOptions {
 export interface MosquittoOptions extends BrokerOptions {
   /** mosquitto ACL file content, e.g. "pattern readwrite allowed/#" (anonymous clients match `pattern`). */
   acl?: string;
+  /** TLS listener (the URL becomes mqtts://): files from tests/helpers/certs.ts. */
+  tls?: {
+    caFile: string;
+    certFile: string;
+    keyFile: string;
+    /** Mutual TLS: refuse clients without a certificate the CA signed; the certificate's CN is the username. */
+    requireClientCertificate?: boolean;
+  };
+  /** username -> password; anonymous clients are then refused (mosquitto_passwd builds the file). */
+  users?: Record<string, string>;
+  /**
+   * Keep sessions and queued messages in this directory (the caller owns it), so a broker restarted with
+   * the same directory still holds what it acknowledged. Saved on a clean stop (SIGTERM), not on SIGKILL.
+   */
+  persistenceDir?: string;
 }
 
 export type StartBroker = (opts?: BrokerOptions) => Promise<TestBroker>;
 
 const HOST = '127.0.0.1';
+const execFileAsync = promisify(execFile);
 
 /** A port that was free a moment ago (the OS picks it; a tiny race with other processes remains). */
 export async function freePort(): Promise<number> {
@@ -70,7 +87,13 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
   await chmod(dir, 0o755);
   const conf = join(dir, 'mosquitto.conf');
   const aclFile = join(dir, 'acl');
-  const lines = [`listener ${port} ${HOST}`, 'allow_anonymous true', 'persistence false', 'log_dest stderr'];
+  const lines = [`listener ${port} ${HOST}`, 'log_dest stderr'];
+  if (opts.persistenceDir === undefined) lines.push('persistence false');
+  else {
+    await chmod(opts.persistenceDir, 0o777); // mosquitto writes there after dropping root
+    lines.push('persistence true', `persistence_location ${opts.persistenceDir}/`, 'max_queued_messages 100000');
+  }
+  lines.push(...(await securityLines(dir, opts)));
   if (opts.acl !== undefined) {
     await writeFile(aclFile, `${opts.acl}\n`);
     lines.push(`acl_file ${aclFile}`);
@@ -100,7 +123,29 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
     await writeFile(aclFile, `${acl}\n`);
     child.kill('SIGHUP');
   };
-  return { url: `mqtt://${HOST}:${port}`, port, close: () => stop('SIGTERM'), kill: () => stop('SIGKILL'), setAcl };
+  const scheme = opts.tls ? 'mqtts' : 'mqtt';
+  return { url: `${scheme}://${HOST}:${port}`, port, close: () => stop('SIGTERM'), kill: () => stop('SIGKILL'), setAcl };
+}
+
+async function securityLines(dir: string, opts: MosquittoOptions): Promise<string[]> {
+  const lines: string[] = [];
+  if (opts.tls) {
+    const { caFile, certFile, keyFile, requireClientCertificate } = opts.tls;
+    lines.push(`cafile ${caFile}`, `certfile ${certFile}`, `keyfile ${keyFile}`, 'tls_version tlsv1.2');
+    if (requireClientCertificate) lines.push('require_certificate true', 'use_identity_as_username true');
+  }
+  if (opts.users) {
+    const passwordFile = join(dir, 'passwd');
+    await writeFile(passwordFile, '');
+    for (const [user, password] of Object.entries(opts.users)) {
+      await execFileAsync('mosquitto_passwd', ['-b', passwordFile, user, password]);
+    }
+    await chmod(passwordFile, 0o644);
+    lines.push(`password_file ${passwordFile}`, 'allow_anonymous false');
+  } else {
+    lines.push('allow_anonymous true');
+  }
+  return lines;
 }
 
 async function waitForPort(port: number, child: ChildProcess, log: () => string, timeoutMs = 5000): Promise<void> {

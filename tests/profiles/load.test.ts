@@ -33,12 +33,12 @@ const CONTRACT: Record<string, ReadonlyArray<[name: string, kind: string, addres
   'soil-dfrobot': [
     ['moisture', 'holding', 0, '%'],
     ['temperature', 'holding', 1, 'Cel'],
-    ['ec', 'holding', 2, 'uS/cm'],
+    ['ec', 'holding', 2, 'S/m', { scale: 0.0001 }],
   ],
   'soil-sensecap': [
     ['temperature', 'input', 0, 'Cel'],
     ['vwc', 'input', 1, '%'],
-    ['ec', 'input', 2, 'uS/cm'],
+    ['ec', 'input', 2, 'S/m', { scale: 0.0001 }],
   ],
   'senseair-s8': [
     ['status', 'input', 0, undefined, { class: 'diagnostic' }],
@@ -57,7 +57,7 @@ const CONTRACT: Record<string, ReadonlyArray<[name: string, kind: string, addres
     ['boiler_temp', 'holding', 75, 'Cel'],
     ['return_temp', 'holding', 453, 'Cel'],
     ['flue_gas_temp', 'holding', 454, 'Cel'],
-    ['water_pressure', 'holding', 456, 'bar', { type: 'u16', scale: 0.1 }],
+    ['water_pressure', 'holding', 456, 'Pa', { type: 'u16', scale: 10000 }],
     ['alarm_code', 'holding', 465],
   ],
 };

@@ -49,16 +49,16 @@ describe('reference frames through the profiles', () => {
     expect(values.voltage_l1).toBeCloseTo(230.2, 4);
   });
 
-  it('soil-dfrobot: 65.8 %, -10.1 °C, 1000 µS/cm', () => {
+  it('soil-dfrobot: 65.8 %, -10.1 °C, 1000 µS/cm = 0.1 S/m', () => {
     expect(requestFor('soil-dfrobot', 'moisture', 3)).toEqual(bytes('01 03 00 00 00 03 05 CB'));
     const words = replyWords(bytes('01 03 06 02 92 FF 9B 03 E8 D8 0F'), 3);
-    expect(decodeBlock('soil-dfrobot', 0, words)).toEqual({ moisture: 65.8, temperature: -10.1, ec: 1000 });
+    expect(decodeBlock('soil-dfrobot', 0, words)).toEqual({ moisture: 65.8, temperature: -10.1, ec: 0.1 });
   });
 
-  it('soil-sensecap: 21.92 °C, 37.31 %, 590 µS/cm', () => {
+  it('soil-sensecap: 21.92 °C, 37.31 %, 590 µS/cm = 0.059 S/m', () => {
     expect(requestFor('soil-sensecap', 'temperature', 3)).toEqual(bytes('01 04 00 00 00 03 B0 0B'));
     const words = replyWords(bytes('01 04 06 08 90 0E 93 02 4E D2 57'), 4);
-    expect(decodeBlock('soil-sensecap', 0, words)).toEqual({ temperature: 21.92, vwc: 37.31, ec: 590 });
+    expect(decodeBlock('soil-sensecap', 0, words)).toEqual({ temperature: 21.92, vwc: 37.31, ec: 0.059 });
   });
 
   it('senseair-s8: 400 ppm, asked of unit 0xFE', () => {
@@ -67,13 +67,13 @@ describe('reference frames through the profiles', () => {
     expect(decodeBlock('senseair-s8', 3, words)).toEqual({ co2: 400 });
   });
 
-  it('diematic3: sign-magnitude tenths, no-sensor marker, pressure in tenths of bar', () => {
+  it('diematic3: sign-magnitude tenths, no-sensor marker, pressure in tenths of bar as Pa', () => {
     const profile = getProfile('diematic3');
     const point = (name: string) => profile.points.find((p) => p.name === name)!;
     expect(decodePoint([0x8065], point('outdoor_temp'))).toEqual({ value: -10.1 });
     expect(decodePoint([0x00d7], point('boiler_temp'))).toEqual({ value: 21.5 });
     expect(decodePoint([0xffff], point('return_temp'))).toEqual({ value: null, reason: 'no-sensor' });
-    expect(decodePoint([15], point('water_pressure'))).toEqual({ value: 1.5 });
+    expect(decodePoint([15], point('water_pressure'))).toEqual({ value: 150000 });
     expect(decodePoint([3], point('alarm_code'))).toEqual({ value: 3 });
   });
 });

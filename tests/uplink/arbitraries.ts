@@ -1,6 +1,6 @@
 /** fast-check generators for window summaries and policies, with ids as the config schema allows them. */
 import fc from 'fast-check';
-import type { PolicyConfig } from '../../src/config/schema.js';
+import { policySchema, type PolicyConfig } from '../../src/config/schema.js';
 import { DATA_CLASSES, STATISTICS, type BadReason, type PointSummary, type WindowSummary } from '../../src/core/types.js';
 import { SENML_UNITS } from '../../src/profiles/schema.js';
 
@@ -40,8 +40,10 @@ export const summaryArb = (maxPoints = 12): fc.Arbitrary<WindowSummary> =>
       start: fc.integer({ min: 1_600_000_000_000, max: 2_000_000_000_000 }),
       length: fc.constantFrom(60_000, 300_000, 900_000),
       points: fc.uniqueArray(pointSummaryArb, { maxLength: maxPoints, selector: (p) => `${p.device}.${p.point}` }),
+      drops: fc.option(fc.record({ raw: fc.nat(10_000), summaries: fc.nat(100) }), { nil: undefined }),
     })
-    .map(({ site, gateway, start, length, points }) => ({
+    .map(({ site, gateway, start, length, points, drops }) => ({
+      ...(drops && { drops }),
       id: `${site}:${gateway}:${start}`,
       site,
       gateway,
@@ -55,10 +57,12 @@ export const policyFor = (summary: WindowSummary): fc.Arbitrary<PolicyConfig> =>
   const keys = summary.points.flatMap((p) => [`${p.device}.${p.point}`, `${p.device}.*`, `*.${p.point}`]);
   const match = fc.oneof(fc.constant('*'), configId, ...(keys.length > 0 ? [fc.constantFrom(...keys)] : []));
   const rule = fc.record({ match, statistics: fc.uniqueArray(fc.constantFrom(...STATISTICS), { minLength: 1 }) });
-  return fc.record({
-    allow: fc.array(rule, { maxLength: 5 }),
-    minCount: fc.dictionary(fc.constantFrom(...DATA_CLASSES), fc.nat(200)),
-  });
+  return fc
+    .record({
+      allow: fc.array(rule, { maxLength: 5 }),
+      minCount: fc.dictionary(fc.constantFrom(...DATA_CLASSES), fc.nat(200)),
+    })
+    .map((p) => policySchema.parse(p));
 };
 
 export const summaryAndPolicyArb = summaryArb().chain((summary) => policyFor(summary).map((policy) => ({ summary, policy })));

@@ -1,6 +1,6 @@
 import { connect, type MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { PolicyConfig } from '../../src/config/schema.js';
+import { policySchema } from '../../src/config/schema.js';
 import { createLogger, silentLogger } from '../../src/core/logger.js';
 import type { OutboxMessage } from '../../src/core/outbox.js';
 import type { WindowSummary } from '../../src/core/types.js';
@@ -11,7 +11,7 @@ import { MemoryOutbox } from '../helpers/memory-outbox.js';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
 
 const PREFIX = 'passerelle';
-const POLICY: PolicyConfig = { allow: [{ match: '*', statistics: ['mean', 'last'] }], minCount: {} };
+const POLICY = policySchema.parse({ allow: [{ match: '*', statistics: ['mean', 'last'] }], minCount: {} });
 
 let seq = 0;
 const cleanups: (() => Promise<unknown> | void)[] = [];
@@ -48,7 +48,7 @@ function enqueueWindows(outbox: MemoryOutbox, site: string, gateway: string, ks:
 function newUplink(url: string, site: string, gateway: string, outbox: MemoryOutbox, extra: Partial<ConstructorParameters<typeof MqttUplink>[0]> = {}): MqttUplink {
   const uplink = new MqttUplink({
     url, site, gateway, topicPrefix: PREFIX, outbox, logger: process.env.UPLINK_DEBUG ? createLogger('debug') : silentLogger(),
-    clientId: `uplink-${site}`, reconnectPeriodMs: 100, connectTimeoutMs: 2000, ...extra,
+    clientId: `uplink-${site}`, reconnectBaseMs: 100, reconnectCapMs: 400, connectTimeoutMs: 2000, ...extra,
   });
   cleanups.push(() => uplink.stop());
   return uplink;
@@ -114,7 +114,7 @@ describe.each(brokers)('MqttUplink with %s', (_name, startBroker) => {
     });
     await until('outbox emptied', () => outbox.count() === 0);
     expect(seen).toEqual([0, 1, 2].map((k) => windowOf(site, gateway, k).id));
-    expect(uplink.stats()).toEqual({ published: 3, bytes: sent.reduce((n, m) => n + m.payload.length, 0), connected: true });
+    expect(uplink.stats()).toEqual({ published: 3, bytes: sent.reduce((n, m) => n + m.payload.length, 0), connected: true, connections: 1 });
   });
 
   it('deletes a message from the outbox only after the PUBACK', async () => {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { PolicyConfig } from '../../src/config/schema.js';
+import { policySchema, type PolicyConfig } from '../../src/config/schema.js';
 import { NEVER_UPSTREAM, pointKey, type PointSummary, type WindowSummary } from '../../src/core/types.js';
 import { applyPolicy, globToRegExp, VALUE_STATISTICS } from '../../src/uplink/policy.js';
 import { summaryAndPolicyArb } from './arbitraries.js';
@@ -27,7 +27,7 @@ const summary = (points: PointSummary[]): WindowSummary => ({
   points,
 });
 
-const policy = (allow: PolicyConfig['allow'], minCount: PolicyConfig['minCount'] = {}): PolicyConfig => ({ allow, minCount });
+const policy = (allow: PolicyConfig['allow'], minCount: PolicyConfig['minCount'] = {}): PolicyConfig => policySchema.parse({ allow, minCount });
 
 const keysOf = (s: WindowSummary): string[] => s.points.map((p) => pointKey(p.device, p.point));
 
@@ -73,11 +73,22 @@ describe('applyPolicy', () => {
     expect(keysOf(out)).toEqual(['room-1.temperature']);
   });
 
-  it('drops points of a class whose count is below its minCount', () => {
+  it('omits the values of a thresholded class below minCount, keeping its quality figures', () => {
+    const rules = policy([{ match: '*', statistics: ['min', 'max', 'mean', 'last'] }], { occupancy: 5 });
+    const two = point({ device: 'room-1', point: 'people', dataClass: 'occupancy', count: 30, min: 0, max: 2, mean: 1.5, last: 2 });
+    const [out] = applyPolicy(summary([two]), rules).points;
+    expect(out).toMatchObject({ device: 'room-1', point: 'people', count: 30, expected: 30, bad: { timeout: 2 } });
+    for (const stat of VALUE_STATISTICS) expect(out![stat], stat).toBeUndefined();
+
+    const busy = point({ device: 'room-1', point: 'people', dataClass: 'occupancy', min: 3, max: 12, mean: 7.25, last: 5 });
+    expect(applyPolicy(summary([busy]), rules).points[0]).toMatchObject({ max: 12, mean: 7.25, last: 5 });
+    expect(applyPolicy(summary([busy]), rules).points[0]!.min).toBeUndefined();
+  });
+
+  it('leaves classes without a threshold alone, whatever their values', () => {
     const rules = policy([{ match: '*', statistics: ['mean'] }], { occupancy: 5 });
-    expect(keysOf(applyPolicy(summary([people, room]), rules))).toEqual(['room-1.temperature']);
-    const enough = point({ device: 'room-1', point: 'people', dataClass: 'occupancy', count: 5 });
-    expect(keysOf(applyPolicy(summary([enough]), rules))).toEqual(['room-1.people']);
+    const cold = point({ device: 'room-1', point: 'temperature', dataClass: 'comfort', mean: 1 });
+    expect(applyPolicy(summary([cold]), rules).points[0]!.mean).toBe(1);
   });
 
   it('sends nothing without rules', () => {
@@ -101,22 +112,38 @@ describe('applyPolicy', () => {
           for (const stat of VALUE_STATISTICS) if (out[stat] !== undefined) expect(allowed.has(stat)).toBe(true);
           const original = s.points.find((q) => q.device === out.device && q.point === out.point)!;
           expect([out.count, out.expected, out.bad]).toEqual([original.count, original.expected, original.bad]);
-          expect(out.count).toBeGreaterThanOrEqual(p.minCount[out.dataClass] ?? 0);
         }
       }),
     );
   });
 
-  it('keeps every point that is allowed, not never-upstream and above its threshold', () => {
+  it('never outputs a value below its class threshold, and keeps every allowed value at or above it', () => {
+    fc.assert(
+      fc.property(summaryAndPolicyArb, ({ summary: s, policy: p }) => {
+        for (const out of applyPolicy(s, p).points) {
+          const threshold = p.minCount[out.dataClass];
+          const key = pointKey(out.device, out.point);
+          const allowed = new Set(p.allow.filter((r) => globToRegExp(r.match).test(key)).flatMap((r) => r.statistics));
+          const original = s.points.find((q) => q.device === out.device && q.point === out.point)!;
+          for (const stat of VALUE_STATISTICS) {
+            const value = out[stat];
+            if (threshold !== undefined && value !== undefined) expect(typeof value === 'number' && value >= threshold).toBe(true);
+            const before = original[stat];
+            const shouldStay = allowed.has(stat) && before !== undefined && (threshold === undefined || (typeof before === 'number' && before >= threshold));
+            expect(value, stat).toEqual(shouldStay ? before : undefined);
+          }
+        }
+      }),
+    );
+  });
+
+  it('keeps every point that is allowed and not never-upstream (thresholds remove values, not points)', () => {
     fc.assert(
       fc.property(summaryAndPolicyArb, ({ summary: s, policy: p }) => {
         const kept = new Set(keysOf(applyPolicy(s, p)));
         for (const q of s.points) {
           const key = pointKey(q.device, q.point);
-          const eligible =
-            !NEVER_UPSTREAM.has(q.dataClass) &&
-            q.count >= (p.minCount[q.dataClass] ?? 0) &&
-            p.allow.some((r) => globToRegExp(r.match).test(key));
+          const eligible = !NEVER_UPSTREAM.has(q.dataClass) && p.allow.some((r) => globToRegExp(r.match).test(key));
           expect(kept.has(key)).toBe(eligible);
         }
       }),

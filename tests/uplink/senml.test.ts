@@ -35,16 +35,25 @@ const example: WindowSummary = {
 describe('summaryToSenml', () => {
   it('lays a window out as header records then per-point statistics and quality', () => {
     expect(summaryToSenml(example)).toEqual([
-      { bn: 'urn:dev:passerelle:site-a:gw-1:', bt: 1_700_000_300, n: 'msg-id', vs: 'site-a:gw-1:1700000000000' },
+      // kWh is a secondary unit: the pack announces the feature (RFC 9100), version 42.
+      { bn: 'urn:dev:passerelle:site-a:gw-1:', bt: 1_700_000_300, bver: 42, n: 'msg-id', vs: 'site-a:gw-1:1700000000000' },
       { n: 'window-start', v: 1_700_000_000, u: 's' },
       { n: 'meter-main/energy/count', v: 29 },
       { n: 'meter-main/energy/last', u: 'kWh', v: 1234.5 },
       { n: 'meter-main/energy/delta', u: 'kWh', v: 12.25 },
-      { n: 'meter-main/energy/completeness', u: '%', v: 96.67 },
+      { n: 'meter-main/energy/completeness', u: '/', v: 0.9667 },
       { n: 'meter-main/energy/bad.timeout', v: 1 },
       { n: 'tic/ptec/count', v: 10 },
       { n: 'tic/ptec/last', vs: 'HC..' },
     ]);
+  });
+
+  it('announces secondary units in bver only when a value in one is sent', () => {
+    const primaryOnly = { ...example, points: [{ ...example.points[0]!, unit: 'J' }] };
+    expect(summaryToSenml(primaryOnly)[0]!.bver).toBeUndefined();
+    const noValues = { ...example, points: [{ ...example.points[0]!, last: undefined, delta: undefined }] };
+    expect(summaryToSenml(noValues)[0]!.bver).toBeUndefined();
+    expect(summaryToSenml(example)[0]!.bver).toBe(42);
   });
 
   it('refuses ids that cannot form a SenML name', () => {
@@ -88,14 +97,16 @@ describe.each(FORMATS)('%s', (format) => {
         expect(read.get(`${base}window-start`)?.v).toBe(summary.start / 1000);
         for (const p of summary.points) {
           const at = (stat: string): ResolvedSenmlRecord | undefined => read.get(`${base}${p.device}/${p.point}/${stat}`);
-          expect(at('count')).toEqual({ n: expect.any(String), t: summary.end / 1000, v: p.count });
+          const { bver, ...count } = at('count')!;
+          expect(count).toEqual({ n: expect.any(String), t: summary.end / 1000, v: p.count });
+          expect([undefined, 42]).toContain(bver);
           for (const stat of ['min', 'max', 'mean', 'delta'] as const) {
             expect(at(stat)?.v).toBe(p[stat] === 0 ? 0 : p[stat]);
             if (p[stat] !== undefined) expect(at(stat)?.u).toBe(p.unit);
           }
           expect(typeof p.last === 'string' ? at('last')?.vs : at('last')?.v).toBe(p.last === 0 ? 0 : p.last);
-          // Rounded to 2 decimals: off by at most half a hundredth of a percent.
-          if (p.expected > 0) expect(Math.abs(at('completeness')!.v! - (p.count / p.expected) * 100)).toBeLessThanOrEqual(0.005 + 1e-9);
+          // A ratio rounded to 4 decimals: off by at most half a hundredth of a percent.
+          if (p.expected > 0) expect(Math.abs(at('completeness')!.v! - p.count / p.expected)).toBeLessThanOrEqual(0.00005 + 1e-12);
           else expect(at('completeness')).toBeUndefined();
           for (const [reason, n] of Object.entries(p.bad)) expect(at(`bad.${reason}`)?.v).toBe(n > 0 ? n : undefined);
         }
@@ -172,5 +183,13 @@ describe('resolveSenml', () => {
     expect(() => resolveSenml([{ bn: 'dev:', n: 'a b', v: 1 }])).toThrow(expect.objectContaining({ code: 'E_SENML_NAME' }));
     expect(() => resolveSenml([{ n: '-a', v: 1 }])).toThrow(expect.objectContaining({ code: 'E_SENML_NAME' }));
     expect(() => resolveSenml([{ bver: 11, n: 'a', v: 1 }])).toThrow(expect.objectContaining({ code: 'E_SENML_VERSION' }));
+    // 10 + 2^6: a feature this reader does not know.
+    expect(() => resolveSenml([{ bver: 74, n: 'a', v: 1 }])).toThrow(expect.objectContaining({ code: 'E_SENML_VERSION' }));
+  });
+
+  it('reads packs that announce secondary units (RFC 9100 feature 5)', () => {
+    expect(resolveSenml([{ bn: 'dev:', bt: 1_700_000_000, bver: 42, n: 'e', u: 'kWh', v: 2 }])).toEqual([
+      { n: 'dev:e', t: 1_700_000_000, u: 'kWh', v: 2, bver: 42 },
+    ]);
   });
 });

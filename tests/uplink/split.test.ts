@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { PolicyConfig } from '../../src/config/schema.js';
+import { policySchema } from '../../src/config/schema.js';
 import type { PointSummary, WindowSummary } from '../../src/core/types.js';
 import { buildOutboxMessages, summaryTopic } from '../../src/uplink/mqtt-uplink.js';
 import { decodeSenml, encodeSummary, summaryToSenml, type SenmlFormat, type SenmlRecord } from '../../src/uplink/senml.js';
@@ -78,7 +78,7 @@ describe.each(FORMATS)('encodeSummary (%s)', (format) => {
 });
 
 describe('buildOutboxMessages', () => {
-  const policy: PolicyConfig = { allow: [{ match: 'room-1.*', statistics: ['mean'] }], minCount: {} };
+  const policy = policySchema.parse({ allow: [{ match: 'room-1.*', statistics: ['mean'] }], minCount: {} });
   const topic = summaryTopic('passerelle', 'site-a', 'gw-1');
 
   it('applies the policy, encodes and addresses the messages of a window', () => {
@@ -92,7 +92,7 @@ describe('buildOutboxMessages', () => {
   });
 
   it('gives split parts distinct deterministic ids sharing the window time', () => {
-    const all: PolicyConfig = { allow: [{ match: '*', statistics: ['min', 'max', 'mean', 'last'] }], minCount: {} };
+    const all = policySchema.parse({ allow: [{ match: '*', statistics: ['min', 'max', 'mean', 'last'] }], minCount: {} });
     const first = buildOutboxMessages(manyPoints(60), all, 'senml-cbor', topic, 1024);
     const again = buildOutboxMessages(manyPoints(60), all, 'senml-cbor', topic, 1024);
     expect(first.length).toBeGreaterThan(1);
@@ -102,6 +102,25 @@ describe('buildOutboxMessages', () => {
   });
 
   it('yields nothing when the policy lets no point out', () => {
-    expect(buildOutboxMessages(manyPoints(3), { allow: [], minCount: {} }, 'senml-json', topic)).toEqual([]);
+    expect(buildOutboxMessages(manyPoints(3), policySchema.parse({ allow: [] }), 'senml-json', topic)).toEqual([]);
+  });
+});
+
+describe('drops in summaries', () => {
+  const topic = summaryTopic('passerelle', 'site-a', 'gw-1');
+  const nothingAllowed = policySchema.parse({ allow: [], minCount: {} });
+
+  it('reports local drops once, in the first part, even when the policy lets no point out', () => {
+    const dropped = { ...manyPoints(60), drops: { raw: 1200, summaries: 3 } };
+    const [only] = buildOutboxMessages(dropped, nothingAllowed, 'senml-json', topic);
+    expect(decodeSenml(only!.payload, 'senml-json').slice(2)).toEqual([{ n: 'drops/raw', v: 1200 }, { n: 'drops/summaries', v: 3 }]);
+    const all = policySchema.parse({ allow: [{ match: '*', statistics: ['mean'] }], minCount: {} });
+    const parts = buildOutboxMessages(dropped, all, 'senml-cbor', topic, 1024).map((m) => decodeSenml(m.payload, 'senml-cbor'));
+    expect(parts.length).toBeGreaterThan(1);
+    expect(parts.map((records) => records.filter((r) => r.n?.startsWith('drops/')).length)).toEqual(parts.map((_, i) => (i === 0 ? 2 : 0)));
+  });
+
+  it('says nothing about drops when there were none', () => {
+    expect(buildOutboxMessages({ ...manyPoints(3), drops: { raw: 0, summaries: 0 } }, nothingAllowed, 'senml-json', topic)).toEqual([]);
   });
 });

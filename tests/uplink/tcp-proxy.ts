@@ -4,6 +4,7 @@
  * connections (the broker is "unreachable") at a precise moment.
  */
 import net from 'node:net';
+import { mqttFrameReader } from './mqtt-frames.js';
 
 export interface TcpProxy {
   readonly url: string;
@@ -15,6 +16,14 @@ export interface TcpProxy {
   /** While blocked, new connections are closed at once; existing ones are cut. */
   block(): void;
   unblock(): void;
+  /**
+   * Right after forwarding to the client a chunk holding PUBACKs of PUBLISHes whose topic matches, calls
+   * `hook` once per such PUBACK until it returns true: the broker has acknowledged, the client has the
+   * acknowledgement, and the hook (e.g. kill the broker) runs before anything else crosses.
+   */
+  afterPuback(topic: RegExp, hook: () => boolean): void;
+  /** Every byte relayed in both directions, in order, for traffic inspection. */
+  readonly captured: Buffer[];
   close(): Promise<void>;
 }
 
@@ -23,6 +32,8 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   const held: (() => void)[] = [];
   let holding = false;
   let blocked = false;
+  let pubackWatch: { topic: RegExp; hook: () => boolean } | undefined;
+  const captured: Buffer[] = [];
 
   const server = net.createServer((client) => {
     if (blocked) return void client.destroy();
@@ -34,8 +45,28 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
     }
     client.on('close', () => upstream.destroy());
     upstream.on('close', () => client.destroy());
-    client.on('data', (chunk) => upstream.write(chunk));
-    upstream.on('data', (chunk) => (holding ? held.push(() => client.write(chunk)) : client.write(chunk)));
+    const readPublishes = mqttFrameReader();
+    const readAnswers = mqttFrameReader();
+    const topicOfPacket = new Map<number, string>();
+    client.on('data', (chunk: Buffer) => {
+      captured.push(chunk);
+      for (const f of readPublishes(chunk)) if (f.type === 3 && f.packetId !== undefined) topicOfPacket.set(f.packetId, f.topic!);
+      upstream.write(chunk);
+    });
+    const forward = (chunk: Buffer): void => {
+      client.write(chunk);
+      const frames = readAnswers(chunk); // always read, so the reader stays aligned on packet boundaries
+      for (const f of frames) {
+        const watch = pubackWatch;
+        if (!watch || f.type !== 4 || !watch.topic.test(topicOfPacket.get(f.packetId!) ?? '')) continue;
+        if (watch.hook()) pubackWatch = undefined;
+      }
+    };
+    upstream.on('data', (chunk: Buffer) => {
+      captured.push(chunk);
+      if (holding) held.push(() => forward(chunk));
+      else forward(chunk);
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as net.AddressInfo;
@@ -56,6 +87,8 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
       cut();
     },
     unblock: () => void (blocked = false),
+    afterPuback: (topic, hook) => void (pubackWatch = { topic, hook }),
+    captured,
     close: async () => {
       cut();
       await new Promise<void>((resolve) => server.close(() => resolve()));

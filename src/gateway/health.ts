@@ -1,0 +1,79 @@
+/**
+ * The compact per-window health message: bus error counts, store size, drops, clock sync. The site
+ * policy (`policy.health`) decides which groups leave; none by default.
+ */
+import { existsSync } from 'node:fs';
+import type { ModbusBus } from '../bus/modbus-bus.js';
+import type { UnitStats } from '../bus/unit-stats.js';
+import type { Config } from '../config/schema.js';
+import { errorMessage } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import type { OutboxMessage } from '../core/outbox.js';
+import type { WindowSummary } from '../core/types.js';
+import type { Store } from '../store/store.js';
+import { windowDeltas } from '../uplink/health.js';
+import { buildHealthMessages, healthTopic } from '../uplink/mqtt-uplink.js';
+
+/** systemd-timesyncd creates this file once the clock is synchronised. */
+export const TIMESYNC_FLAG = '/run/systemd/timesync/synchronized';
+
+export class HealthReporter {
+  /** Cumulative bus counters at the previous health message, for per-window deltas. */
+  private countersAtLast: Record<string, Record<string, number>> = {};
+
+  constructor(
+    private readonly config: Config,
+    private readonly logger: Logger,
+    private readonly clockSynced: () => boolean = () => existsSync(TIMESYNC_FLAG),
+  ) {}
+
+  messages(window: WindowSummary, buses: ReadonlyMap<string, ModbusBus>, store: Store | undefined): OutboxMessage[] {
+    const { config } = this;
+    if (config.policy.health.length === 0) return [];
+    try {
+      const counters = busCounters(buses);
+      const deltas = Object.fromEntries(Object.entries(counters).map(([id, now]) => [id, windowDeltas(this.countersAtLast[id] ?? {}, now)]));
+      this.countersAtLast = counters;
+      const input = {
+        site: config.site.id,
+        gateway: config.gateway.id,
+        start: window.start,
+        end: window.end,
+        buses: deltas,
+        storeBytes: store?.sizeBytes() ?? 0,
+        outboxPending: store?.count() ?? 0,
+        drops: window.drops ?? { raw: 0, summaries: 0 },
+        clockSynced: this.clockSynced(),
+      };
+      const topic = healthTopic(config.uplink.topicPrefix, config.site.id, config.gateway.id);
+      return buildHealthMessages(input, config.policy, config.uplink.format, topic, config.uplink.maxMessageBytes);
+    } catch (e) {
+      this.logger.error({ err: errorMessage(e) }, 'health message not built');
+      return [];
+    }
+  }
+}
+
+/** Cumulative counters per bus: its own, plus timeouts, CRC errors and exceptions summed over its units. */
+function busCounters(buses: ReadonlyMap<string, ModbusBus>): Record<string, Record<string, number>> {
+  return Object.fromEntries(
+    [...buses].map(([id, bus]) => {
+      const s = bus.stats();
+      const units = Object.values(s.units);
+      const sum = (of: (u: UnitStats) => number): number => units.reduce((n, u) => n + of(u), 0);
+      return [
+        id,
+        {
+          requests: s.transactions,
+          failures: s.failures,
+          retries: s.retries,
+          overflow: s.overflow,
+          reconnects: s.reconnects,
+          timeouts: sum((u) => u.timeouts),
+          crc: sum((u) => u.crc),
+          exceptions: sum((u) => Object.values(u.exceptions).reduce((a, b) => a + b, 0)),
+        },
+      ];
+    }),
+  );
+}
