@@ -18,6 +18,8 @@ export interface DeviceRead extends PlannedRead {
 /** One register kind's input to the planner: read covers index these two parallel lists. */
 export interface FunctionGroup {
   readonly wanted: readonly WantedRange[];
+  /** The device's per-read limit for this function. */
+  readonly maxPerRead: number;
   readonly points: readonly ProfilePoint[];
 }
 
@@ -44,8 +46,9 @@ export function planDevice(
   const byFunction = new Map<ReadFunction, FunctionGroup>();
   for (const [fn, group] of groupByFunction(points)) {
     const wanted = group.map((p) => ({ address: p.address, count: pointWidth(p) }));
-    byFunction.set(fn, { wanted, points: group });
     const bits = fn === 1 || fn === 2;
+    const maxPerRead = bits ? limits.maxBitsPerRead : limits.maxRegistersPerRead;
+    byFunction.set(fn, { wanted, points: group, maxPerRead });
     const refused = [
       ...limits.refuse.filter((r) => FUNCTION_OF[r.kind] === fn).map((r) => ({ start: r.start, end: r.end })),
       ...(holes.get(fn) ?? []),
@@ -55,7 +58,7 @@ export function planDevice(
         unit,
         fn,
         wanted,
-        maxPerRead: bits ? limits.maxBitsPerRead : limits.maxRegistersPerRead,
+        maxPerRead,
         refused,
         turnaroundMs: limits.turnaroundMs,
       },

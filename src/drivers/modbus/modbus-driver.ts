@@ -208,7 +208,7 @@ export class ModbusDeviceDriver implements Driver {
   /** Exception 2: remember the suspected holes, re-plan, and say what to read instead and what is refused. */
   private learnFromRefusal(plan: DevicePlan, read: DeviceRead): { retry: DeviceRead[]; refused: ProfilePoint[] } {
     const group = plan.byFunction.get(read.fn)!;
-    const lesson = splitOnException(read, group.wanted);
+    const lesson = splitOnException(read, group.wanted, group.maxPerRead);
     this.holes.set(read.fn, mergeRanges([...(this.holes.get(read.fn) ?? []), ...lesson.suspectedRefused]));
     this.plans.clear();
     this.counters.replans++;

@@ -222,7 +222,11 @@ export interface HoleLesson {
   readonly unreadable: readonly number[];
 }
 
-export function splitOnException(read: PlannedRead, wanted: readonly WantedRange[]): HoleLesson {
+/**
+ * `maxPerRead`: the device's limit. A wanted range longer than it is never read, so the addresses it alone
+ * needs are gaps like any other (otherwise a hole under it would be read through again and again).
+ */
+export function splitOnException(read: PlannedRead, wanted: readonly WantedRange[], maxPerRead = Infinity): HoleLesson {
   const readSpan = spanOf(read);
   const own = read.covers.map((index) => {
     const w = wanted[index];
@@ -231,7 +235,8 @@ export function splitOnException(read: PlannedRead, wanted: readonly WantedRange
     }
     return { index, span: spanOf(w) };
   });
-  const gaps = uncoveredWithin(readSpan, wanted.map(spanOf));
+  const max = Number.isFinite(maxPerRead) ? effectiveMaxPerRead(read.fn, maxPerRead) : Infinity;
+  const gaps = uncoveredWithin(readSpan, wanted.filter((w) => w.count <= max).map(spanOf));
   const frontier = frontierOf(own.map((o) => o.span));
   const only = frontier[0];
   if (frontier.length === 1 && only !== undefined && only.start === readSpan.start && only.end === readSpan.end) {
@@ -253,8 +258,9 @@ export function learnHole(
   refused: readonly RefusedRange[],
   read: PlannedRead,
   wanted: readonly WantedRange[],
+  maxPerRead = Infinity,
 ): RefusedRange[] {
-  return mergeRanges([...refused, ...splitOnException(read, wanted).suspectedRefused]);
+  return mergeRanges([...refused, ...splitOnException(read, wanted, maxPerRead).suspectedRefused]);
 }
 
 /**
