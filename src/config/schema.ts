@@ -6,16 +6,10 @@ import { z } from 'zod';
 import { DATA_CLASSES, HEALTH_GROUPS, STATISTICS } from '../core/types.js';
 import { SENML_UNITS } from '../core/units.js';
 import { lineDeviceOptionsSchema } from '../drivers/serial/line/schema.js';
-import { DURATION_PATTERN, isValidWindow, parseDuration } from '../core/duration.js';
+import { isValidWindow } from '../core/duration.js';
+import { duration, pointQualitySchema } from '../core/schemas.js';
 
-/** "10s", "5m", "7d" or a number of seconds. Parsed to milliseconds. */
-export const duration = z
-  .union([
-    z.number().positive().describe('seconds'),
-    z.string().regex(DURATION_PATTERN, 'write a duration such as 500ms, 10s, 5m, 2h or 7d'),
-  ])
-  .transform((v) => (typeof v === 'number' ? Math.round(v * 1000) : parseDuration(v)))
-  .describe('A duration: 500ms, 10s, 5m, 2h, 7d, or a number of seconds');
+export { duration };
 
 const id = z
   .string()
@@ -36,6 +30,22 @@ export const siteSchema = z.strictObject({
     }, 'unknown IANA time zone (e.g. Europe/Paris)')
     .default('Europe/Paris')
     .describe('IANA time zone; windows align to its wall clock'),
+  clock: z
+    .strictObject({
+      trust: z
+        .enum(['ntp', 'always'])
+        .default('ntp')
+        .describe('ntp: trust the clock once NTP-synchronised (boards without RTC); always: it is kept otherwise (RTC, container host)'),
+      maxHeld: z
+        .number()
+        .int()
+        .min(0)
+        .max(1_000_000)
+        .default(20_000)
+        .describe('Readings held in memory until the clock is trusted; beyond, the oldest are discarded'),
+    })
+    .default({ trust: 'ntp', maxHeld: 20_000 })
+    .describe('When the wall clock is right (docs/data-quality.md, Clock trust)'),
 });
 
 export const gatewaySchema = z.strictObject({
@@ -69,6 +79,12 @@ export const DEVICE_PROTOCOLS = ['modbus', 'tic', 'sdi12', 'line'] as const;
 
 const pointName = z.string().regex(/^[a-z0-9_]+$/, 'use lowercase letters, digits and _');
 
+/** A device's quality overrides for one point: each given field replaces the profile's. */
+export const pointQualityOverrideSchema = z.strictObject({
+  ...pointQualitySchema.shape,
+  range: z.tuple([z.number(), z.number()]).optional().describe('Physical range [min, max] on this site'),
+});
+
 export const ticOptionsSchema = z.strictObject({
   mode: z.enum(['auto', 'historique', 'standard']).default('auto').describe('historique: 1200 baud; standard: 9600 baud (both 7E1)'),
   labels: z.array(z.string().regex(/^[A-Z0-9+-]+$/, 'TIC labels are upper case, e.g. BASE, EAST, SINSTS')).min(1).optional()
@@ -86,6 +102,7 @@ export const sdi12OptionsSchema = z.strictObject({
         class: z.enum(DATA_CLASSES),
         measure: z.enum(['gauge', 'counter']).default('gauge'),
         range: z.tuple([z.number(), z.number()]).optional(),
+        rolloverAt: z.number().positive().optional().describe('Counters: the value at which the index reads 0 again'),
       }),
     )
     .min(1)
@@ -102,6 +119,10 @@ export const deviceSchema = z
     poll: duration.default(10_000).describe('Poll interval (Modbus, SDI-12); TIC and line devices push'),
     points: z.array(z.string().min(1)).min(1).optional().describe('Points to read; all of the profile when absent'),
     writable: z.array(z.string().min(1)).default([]).describe('Points that may be written; nothing else is ever written'),
+    quality: z
+      .record(pointName, pointQualityOverrideSchema)
+      .default({})
+      .describe('Per point: quality settings that replace the profile ones (docs/data-quality.md)'),
     pointPoll: z.record(z.string(), duration).default({}).describe('Poll interval per point name, overriding poll'),
     timeout: duration.optional().describe('Answer timeout for this device; the bus timeout when absent'),
     retries: z.number().int().min(0).max(5).optional().describe('Retries after a timeout or CRC error; the bus setting when absent'),

@@ -10,11 +10,13 @@
  */
 import type { Logger } from '../core/logger.js';
 import type { OutboxMessage } from '../core/outbox.js';
-import { pointKey, type PointInfo, type Reading, type WindowSummary } from '../core/types.js';
+import { pointKey, type Reading, type WindowSummary } from '../core/types.js';
 import type { Config } from '../config/schema.js';
 import type { Profile } from '../profiles/schema.js';
 import { Aggregator } from '../pipeline/aggregator.js';
-import { checkRange } from '../pipeline/quality.js';
+import { ClockGuard, releaseFromPreviousWindow } from '../pipeline/clock.js';
+import { defaultClockTrust } from '../pipeline/clock-trust.js';
+import { QualityChecker } from '../pipeline/quality.js';
 import { Store } from '../store/store.js';
 import { WriteBuffer } from '../store/write-buffer.js';
 import { MqttUplink, buildOutboxMessages, summaryTopic } from '../uplink/mqtt-uplink.js';
@@ -37,6 +39,8 @@ export interface GatewayOptions {
   /** Broker URL when the config has none (the demo's embedded broker). */
   readonly brokerUrl?: string;
   readonly onEvent?: (e: GatewayEvent) => void;
+  /** Whether the wall clock is right; default from site.clock (docs/data-quality.md). Tests may inject it. */
+  readonly isClockTrusted?: () => boolean;
 }
 
 /**
@@ -56,7 +60,9 @@ export function closeGrace(config: Config): number {
 export class Gateway {
   private readonly built: BuiltDrivers;
   private readonly aggregator: Aggregator;
-  private readonly pointInfo: Map<string, PointInfo>;
+  private readonly quality: QualityChecker;
+  private readonly clock: ClockGuard;
+  private clockReported?: 'waiting' | 'trusted';
   private store?: Store;
   /** Holds writes in memory (bounded) while the disk is full or failing, and retries. */
   private writes?: WriteBuffer;
@@ -71,9 +77,10 @@ export class Gateway {
   constructor(private readonly opts: GatewayOptions) {
     const { config } = opts;
     this.built = buildDrivers(config, opts.profiles, opts.logger);
-    this.pointInfo = new Map(this.built.points.map((p) => [pointKey(p.device, p.point), p]));
+    this.quality = new QualityChecker(this.built.quality);
+    const rollovers = new Map(this.built.quality.map((q) => [pointKey(q.device, q.point), q.rolloverAt]));
     this.closeGraceMs = closeGrace(config);
-    this.health = new HealthReporter(config, opts.logger);
+    this.health = new HealthReporter(config, opts.logger, () => this.clock.trusted);
     this.aggregator = new Aggregator({
       site: config.site.id,
       gateway: config.gateway.id,
@@ -81,6 +88,12 @@ export class Gateway {
       timeZone: config.site.timezone,
       points: this.built.points,
       expectedPerWindow: (key) => this.built.expectedPerWindow.get(key) ?? 0,
+      rolloverAt: (key) => rollovers.get(key),
+    });
+    this.clock = new ClockGuard({
+      isTrusted: opts.isClockTrusted ?? defaultClockTrust({ mode: config.site.clock.trust }),
+      maxHeld: config.site.clock.maxHeld,
+      releaseFrom: releaseFromPreviousWindow(config.aggregation.window, config.site.timezone, () => this.aggregator.acceptsFrom()),
     });
   }
 
@@ -134,13 +147,16 @@ export class Gateway {
     logger.info({ devices: this.built.drivers.length, buses: this.built.buses.size, store: config.store.path, broker: url }, 'gateway started');
   }
 
-  /** Pipeline entry: quality checks, then aggregation and the raw batch. */
+  /** Pipeline entry: clock guard (readings held until the clock is trusted), then process(). */
   ingest(readings: readonly Reading[]): void {
     if (!this.running) return;
-    const checked = readings.map((r) => {
-      const info = this.pointInfo.get(pointKey(r.device, r.point));
-      return info ? checkRange(r, info) : r;
-    });
+    this.process(this.clock.admit(readings));
+  }
+
+  /** Quality checks, then aggregation and the raw batch. */
+  private process(readings: readonly Reading[]): void {
+    if (readings.length === 0) return;
+    const checked = readings.map((r) => this.quality.check(r));
     this.aggregator.add(checked);
     this.rawBatch.push(...checked);
     if (this.rawBatch.length >= RAW_BATCH_MAX) this.flushRaw();
@@ -148,6 +164,8 @@ export class Gateway {
 
   stats(): Record<string, unknown> {
     return {
+      clock: this.clock.stats(),
+      quality: this.quality.stats(),
       aggregator: this.aggregator.stats(),
       buses: Object.fromEntries([...this.built.buses].map(([id, b]) => [id, b.stats()])),
       devices: Object.fromEntries(this.built.drivers.map((d) => [d.id, d.stats()])),
@@ -165,8 +183,10 @@ export class Gateway {
     clearInterval(this.flushTimer);
     clearInterval(this.closeTimer);
     await Promise.all(this.built.drivers.map((d) => d.stop()));
+    const { held } = this.clock.stats();
+    if (held > 0) logger.warn({ held }, 'clock never trusted: held readings discarded');
     this.flushRaw();
-    this.enqueue(this.aggregator.flushAll(Date.now()));
+    if (this.clock.trusted) this.enqueue(this.aggregator.flushAll(Date.now()));
     await this.uplink?.stop();
     await Promise.all([...this.built.buses.values()].map((b) => b.close()));
     this.writes?.retryNow();
@@ -199,7 +219,22 @@ export class Gateway {
   }
 
   private closeWindows(now: number): void {
+    this.process(this.clock.release());
+    this.reportClockTrust();
+    // Windows close, and silence is measured, only on a trusted clock.
+    if (!this.clock.trusted) return;
+    this.process(this.quality.sweep(now));
     this.enqueue(this.aggregator.close(now - this.closeGraceMs));
+  }
+
+  /** Logs once while the clock is not trusted, and once when it is. */
+  private reportClockTrust(): void {
+    const state = this.clock.trusted ? 'trusted' : 'waiting';
+    if (state === this.clockReported) return;
+    this.clockReported = state;
+    const { logger, config } = this.opts;
+    if (state === 'waiting') logger.warn({ trust: config.site.clock.trust }, 'clock not trusted yet (waiting for NTP): readings are held, no window closes');
+    else logger.info(this.clock.stats(), 'clock trusted');
   }
 
   private enqueue(summaries: readonly WindowSummary[]): void {

@@ -2,7 +2,6 @@
  * The compact per-window health message: bus error counts, store size, drops, clock sync. The site
  * policy (`policy.health`) decides which groups leave; none by default.
  */
-import { existsSync } from 'node:fs';
 import type { ModbusBus } from '../bus/modbus-bus.js';
 import type { UnitStats } from '../bus/unit-stats.js';
 import type { Config } from '../config/schema.js';
@@ -14,9 +13,6 @@ import type { Store } from '../store/store.js';
 import { windowDeltas } from '../uplink/health.js';
 import { buildHealthMessages, healthTopic } from '../uplink/mqtt-uplink.js';
 
-/** systemd-timesyncd creates this file once the clock is synchronised. */
-export const TIMESYNC_FLAG = '/run/systemd/timesync/synchronized';
-
 export class HealthReporter {
   /** Cumulative bus counters at the previous health message, for per-window deltas. */
   private countersAtLast: Record<string, Record<string, number>> = {};
@@ -24,7 +20,8 @@ export class HealthReporter {
   constructor(
     private readonly config: Config,
     private readonly logger: Logger,
-    private readonly clockSynced: () => boolean = () => existsSync(TIMESYNC_FLAG),
+    /** The gateway's clock guard: trusted once NTP-synchronised (or by site.clock.trust). */
+    private readonly clockSynced: () => boolean,
   ) {}
 
   messages(window: WindowSummary, buses: ReadonlyMap<string, ModbusBus>, store: Store | undefined): OutboxMessage[] {

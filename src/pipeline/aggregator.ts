@@ -5,6 +5,7 @@
  */
 import { PasserelleError } from '../core/errors.js';
 import { pointKey, type BadReason, type PointInfo, type Reading, type WindowSummary } from '../core/types.js';
+import { counterStep } from './counter.js';
 import { PointAccumulator } from './point-accumulator.js';
 import { assertTimeZone } from './zone-offset.js';
 import { assertValidWindow, windowEnd, windowStart } from './windows.js';
@@ -20,6 +21,8 @@ export interface AggregatorOptions {
   readonly points: readonly PointInfo[];
   /** Readings expected per point in a full nominal window (e.g. window / poll interval); 0 when absent. */
   readonly expectedPerWindow?: (key: string) => number;
+  /** Counters: the value at which the index reads 0 again (see counter.ts); undefined when it never wraps. */
+  readonly rolloverAt?: (key: string) => number | undefined;
 }
 
 export interface AggregatorStats {
@@ -106,6 +109,11 @@ export class Aggregator {
     return done;
   }
 
+  /** Readings sampled before this instant are late (their window is final); -Infinity before the first close(). */
+  acceptsFrom(): number {
+    return this.closedBefore;
+  }
+
   stats(): AggregatorStats {
     return { ...this.counts, openWindows: this.open.length };
   }
@@ -140,15 +148,16 @@ export class Aggregator {
   }
 
   /**
-   * Consumption = sum of positive differences between consecutive good readings, the previous one in
-   * this window or the one before. A drop (meter reset, rollover) adds nothing; counting restarts from
-   * the lower value. A reading older than the previous one is out of order and left out.
+   * Consumption = sum of the steps between consecutive good readings, the previous one in this window
+   * or the one before (counterStep): an increase counts, a rollover counts what went up to rolloverAt
+   * plus what came after, any other drop (reset) adds nothing and counting restarts from the lower
+   * value. A reading older than the previous one is out of order and left out.
    */
   private addConsumption(window: OpenWindow, key: string, accumulator: PointAccumulator, current: CounterReading): void {
     const previous = this.previousCounter.get(key);
     if (previous && current.ts < previous.ts) return;
     if (previous && previous.ts >= window.previousStart) {
-      accumulator.addConsumption(Math.max(0, current.value - previous.value));
+      accumulator.addConsumption(counterStep(previous.value, current.value, this.opts.rolloverAt?.(key)).amount);
     }
     this.previousCounter.set(key, current);
   }

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { DATA_CLASSES } from '../core/types.js';
+import { pointQualitySchema } from '../core/schemas.js';
 
 export const REGISTER_KINDS = ['holding', 'input', 'coil', 'discrete'] as const;
 export type RegisterKind = (typeof REGISTER_KINDS)[number];
@@ -52,6 +53,12 @@ export const pointSchema = z.strictObject({
   class: z.enum(DATA_CLASSES),
   measure: z.enum(['gauge', 'counter']).default('gauge'),
   range: z.tuple([z.number(), z.number()]).optional().describe('Physical range [min, max]'),
+  quality: pointQualitySchema.optional().describe('Plausibility checks (docs/data-quality.md); a site may override them per device'),
+  rolloverAt: z
+    .number()
+    .positive()
+    .optional()
+    .describe('Counters: the value at which the index reads 0 again, after scale (1e9 for a 9-digit index, 4294967296 × scale for a u32)'),
   /** Raw register value meaning "no sensor" (Diematic 0xFFFF). */
   noSensor: z.number().int().optional(),
   /** How the simulator moves this value: around base by amplitude, or a counter growing by rate per hour. */
@@ -64,6 +71,19 @@ export const pointSchema = z.strictObject({
     })
     .optional(),
 });
+
+/** Quality settings that contradict the point itself. */
+function checkPointQuality(p: z.output<typeof pointSchema>, ctx: z.RefinementCtx): void {
+  if (p.rolloverAt !== undefined && p.measure !== 'counter') {
+    ctx.addIssue({ code: 'custom', path: ['rolloverAt'], message: 'rolloverAt applies to counters (measure: counter) only' });
+  }
+  if (p.quality?.stuckAfter !== undefined && p.measure === 'counter') {
+    ctx.addIssue({ code: 'custom', path: ['quality', 'stuckAfter'], message: 'a counter rightly stands still when nothing is consumed: no stuckAfter' });
+  }
+  if (p.range && p.range[0] > p.range[1]) {
+    ctx.addIssue({ code: 'custom', path: ['range'], message: 'range is [min, max], min first' });
+  }
+}
 
 export const limitsSchema = z.strictObject({
   maxRegistersPerRead: z.number().int().min(1).max(125).default(125),
@@ -94,7 +114,7 @@ export const profileSchema = z.strictObject({
   identify: z
     .array(z.strictObject({ kind: z.enum(REGISTER_KINDS), address: registerAddress, equals: z.number().optional() }))
     .default([]),
-  points: z.array(pointSchema).min(1),
+  points: z.array(pointSchema.superRefine(checkPointQuality)).min(1),
 });
 
 export type Profile = z.output<typeof profileSchema>;

@@ -80,10 +80,14 @@ const GROUP_RECORDS: Readonly<Record<HealthGroup, (input: HealthInput) => SenmlR
   clock: (input) => [{ n: 'health/clock/synced', vb: input.clockSynced }],
 };
 
+/** Sobriety: a zero error counter says nothing, so only `requests` and non-zero counters are sent. */
+const ALWAYS_SENT = new Set(['requests']);
+
 function counterRecords(prefix: string, counters: Readonly<Record<string, number>>): SenmlRecord[] {
   return Object.keys(counters)
     .sort()
-    .filter((name) => Number.isFinite(counters[name]) && isValidSenmlName(`x${prefix}${name}`))
+    .filter((name) => Number.isFinite(counters[name]) && (counters[name] !== 0 || ALWAYS_SENT.has(name)))
+    .filter((name) => isValidSenmlName(`x${prefix}${name}`))
     .map((name) => ({ n: prefix + name, v: counters[name]! }));
 }
 

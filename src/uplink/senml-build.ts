@@ -73,7 +73,7 @@ export function pointRecords(summary: WindowSummary, point: PointSummary): Senml
   for (const statistic of NUMERIC_STATISTICS) {
     const value = point[statistic];
     if (typeof value === 'string') records.push({ n: prefix + statistic, vs: value });
-    else if (value !== undefined) records.push(numberRecord(prefix + statistic, value, point.unit));
+    else if (value !== undefined) records.push(numberRecord(prefix + statistic, toSensorPrecision(value), point.unit));
   }
   if (point.expected > 0) {
     // A ratio in "/" (RFC 8428 recommends it over "%"), rounded to 4 decimals: 0.9667 = 96.67 %.
@@ -85,6 +85,18 @@ export function pointRecords(summary: WindowSummary, point: PointSummary): Senml
     if (count > 0) records.push(numberRecord(`${prefix}bad.${reason}`, count));
   }
   return records.filter((r) => r.v === undefined || Number.isFinite(r.v));
+}
+
+/** Significant digits sent: a 32-bit float carries about 7.2, a 16-bit register fewer. */
+export const VALUE_SIGNIFICANT_DIGITS = 7;
+
+/**
+ * Sobriety: no false precision upstream. A statistic keeps 7 significant digits (a mean computed in
+ * double precision from float32 readings has no more); whole numbers (counter indexes) are kept exact.
+ */
+export function toSensorPrecision(value: number): number {
+  if (!Number.isFinite(value) || Number.isInteger(value)) return value;
+  return Number(value.toPrecision(VALUE_SIGNIFICANT_DIGITS));
 }
 
 /**

@@ -30,7 +30,9 @@ describe('config/demo.yaml', () => {
   });
 
   it('describes the demo site', () => {
-    expect(config.site).toEqual({ id: 'demo-school', name: 'École de démonstration', timezone: 'Europe/Paris' });
+    expect(config.site).toEqual({
+      id: 'demo-school', name: 'École de démonstration', timezone: 'Europe/Paris', clock: { trust: 'always', maxHeld: 20_000 },
+    });
     expect(config.gateway.id).toBe('gw-demo');
     expect(config.aggregation.window).toBe(10_000);
     expect(config.store).toMatchObject({ path: '.passerelle/demo.db', keyFile: '.passerelle/demo.key' });
@@ -58,7 +60,7 @@ describe('config/demo.yaml', () => {
     const allowed = new Map(config.policy.allow.map((r) => [r.match, r.statistics]));
     const meter = config.devices.find((d) => d.profile === 'eastron-sdm630')!.id;
     expect(allowed.get(`${meter}.energy_import`)).toEqual(['delta']);
-    expect(allowed.get(`${meter}.power_total`)).toEqual(['mean', 'min', 'max', 'last']);
+    expect(allowed.get(`${meter}.power_total`)).toEqual(['mean', 'max']);
     expect([...allowed.keys()].some((m) => m.includes('current') || m.includes('frequency'))).toBe(false);
   });
 });

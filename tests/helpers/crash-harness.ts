@@ -130,7 +130,7 @@ export async function runCrashHarness(opts: CrashHarnessOptions): Promise<CrashR
 
 function siteConfig(simPort: number, brokerUrl: string, store: { path: string; keyFile: string }): ConfigInput {
   return {
-    site: { id: SITE, name: 'Crash harness', timezone: 'Europe/Paris' },
+    site: { id: SITE, name: 'Crash harness', timezone: 'Europe/Paris', clock: { trust: 'always' } },
     gateway: { id: GATEWAY },
     buses: [{ id: 'plant', type: 'tcp', host: HOST, port: simPort, timeout: '500ms' }],
     devices: [

@@ -43,7 +43,7 @@ function recordServed(sim: ModbusTcpSimulator, unit: number, points: string[]): 
 
 function siteConfig(dir: string, simPort: number, brokerUrl: string, format: 'senml-json' | 'senml-cbor'): Config {
   return configSchema.parse({
-    site: { id: 'it-site', name: 'Integration', timezone: 'Europe/Paris' },
+    site: { id: 'it-site', name: 'Integration', timezone: 'Europe/Paris', clock: { trust: 'always' } },
     gateway: { id: 'gw-it' },
     buses: [{ id: 'plant', type: 'tcp', host: '127.0.0.1', port: simPort, timeout: '500ms' }],
     devices: [{ id: 'meter', bus: 'plant', unit: 1, profile: 'eastron-sdm630', poll: '500ms', points: ['voltage_l1', 'power_total', 'energy_import'] }],

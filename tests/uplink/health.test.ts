@@ -56,3 +56,13 @@ describe('windowDeltas', () => {
     expect(windowDeltas({ requests: 100 }, { requests: 7 })).toEqual({ requests: 7 });
   });
 });
+
+describe('health sobriety', () => {
+  it('sends requests always, and error counters only when non-zero', () => {
+    const [m] = buildHealthMessages(input, { health: ['buses'] }, 'senml-json', 't');
+    const names = decodeSenml(m!.payload, 'senml-json').map((r) => r.n);
+    expect(names).toEqual(expect.arrayContaining(['health/bus/plant/requests', 'health/bus/plant/exceptions', 'health/bus/rs485-2/timeouts']));
+    expect(names).not.toContain('health/bus/plant/timeouts');
+    expect(names).not.toContain('health/bus/rs485-2/exceptions');
+  });
+});

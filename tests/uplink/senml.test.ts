@@ -100,11 +100,18 @@ describe.each(FORMATS)('%s', (format) => {
           const { bver, ...count } = at('count')!;
           expect(count).toEqual({ n: expect.any(String), t: summary.end / 1000, v: p.count });
           expect([undefined, 42]).toContain(bver);
+          // Statistics keep 7 significant digits (whole numbers exactly): relative error at most 5e-7.
+          const sent = (v: number | undefined) => (v === undefined ? undefined : v === 0 ? 0 : v);
+          const close = (got: number | undefined, want: number | undefined) => {
+            if (want === undefined || Number.isInteger(want)) return expect(got).toBe(sent(want));
+            expect(Math.abs(got! - want)).toBeLessThanOrEqual(Math.abs(want) * 5e-7);
+          };
           for (const stat of ['min', 'max', 'mean', 'delta'] as const) {
-            expect(at(stat)?.v).toBe(p[stat] === 0 ? 0 : p[stat]);
+            close(at(stat)?.v, p[stat]);
             if (p[stat] !== undefined) expect(at(stat)?.u).toBe(p.unit);
           }
-          expect(typeof p.last === 'string' ? at('last')?.vs : at('last')?.v).toBe(p.last === 0 ? 0 : p.last);
+          if (typeof p.last === 'string') expect(at('last')?.vs).toBe(p.last);
+          else close(at('last')?.v, p.last);
           // A ratio rounded to 4 decimals: off by at most half a hundredth of a percent.
           if (p.expected > 0) expect(Math.abs(at('completeness')!.v! - p.count / p.expected)).toBeLessThanOrEqual(0.00005 + 1e-12);
           else expect(at('completeness')).toBeUndefined();
@@ -191,5 +198,21 @@ describe('resolveSenml', () => {
     expect(resolveSenml([{ bn: 'dev:', bt: 1_700_000_000, bver: 42, n: 'e', u: 'kWh', v: 2 }])).toEqual([
       { n: 'dev:e', t: 1_700_000_000, u: 'kWh', v: 2, bver: 42 },
     ]);
+  });
+});
+
+describe('value precision', () => {
+  it('keeps 7 significant digits, and whole numbers exactly', async () => {
+    const { toSensorPrecision } = await import('../../src/uplink/senml-build.js');
+    expect(toSensorPrecision(232.57666015625)).toBe(232.5767);
+    expect(toSensorPrecision(0.0107421875)).toBe(0.01074219);
+    expect(toSensorPrecision(123_456_789)).toBe(123_456_789);
+    fc.assert(
+      fc.property(fc.double({ noNaN: true, noDefaultInfinity: true }), (v) => {
+        const r = toSensorPrecision(v);
+        if (Number.isInteger(v)) expect(r).toBe(v);
+        else expect(Math.abs(r - v)).toBeLessThanOrEqual(Math.abs(v) * 5e-7);
+      }),
+    );
   });
 });

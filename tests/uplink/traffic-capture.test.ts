@@ -61,7 +61,7 @@ function encodingsOf(value: number): Buffer[] {
 
 function siteConfig(dir: string, simPort: number, brokerUrl: string, format: SenmlFormat) {
   return configSchema.parse({
-    site: { id: 'leak-site', name: 'Leak test', timezone: 'Europe/Paris' },
+    site: { id: 'leak-site', name: 'Leak test', timezone: 'Europe/Paris', clock: { trust: 'always' } },
     gateway: { id: 'gw-leak' },
     buses: [{ id: 'plant', type: 'tcp', host: '127.0.0.1', port: simPort, timeout: '500ms' }],
     devices: [{ id: 'probe', bus: 'plant', unit: 1, profile: 'leak-probe', poll: '200ms' }],

@@ -1,0 +1,32 @@
+/**
+ * zod pieces that both the site config and the hardware profiles use, so each exists once:
+ * a duration, and the quality settings of a point (rules: docs/data-quality.md).
+ */
+import { z } from 'zod';
+import { DURATION_PATTERN, parseDuration } from './duration.js';
+
+/** "10s", "5m", "7d" or a number of seconds. Parsed to milliseconds. */
+export const duration = z
+  .union([
+    z.number().positive().describe('seconds'),
+    z.string().regex(DURATION_PATTERN, 'write a duration such as 500ms, 10s, 5m, 2h or 7d'),
+  ])
+  .transform((v) => (typeof v === 'number' ? Math.round(v * 1000) : parseDuration(v)))
+  .describe('A duration: 500ms, 10s, 5m, 2h, 7d, or a number of seconds');
+
+export const pointQualitySchema = z.strictObject({
+  maxRatePerMinute: z
+    .number()
+    .positive()
+    .optional()
+    .describe('Largest plausible change per minute, in the point unit (counters: consumption per minute)'),
+  stuckAfter: z
+    .number()
+    .int()
+    .min(2)
+    .optional()
+    .describe('This many identical values in a row mark the point stuck; only for sensors that always move, never counters'),
+  staleAfter: duration.optional().describe('No reading at all for this long marks the point stale'),
+});
+
+export type PointQualitySettings = z.output<typeof pointQualitySchema>;
