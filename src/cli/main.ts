@@ -6,6 +6,8 @@ import { renderConfigJsonSchema } from '../config/index.js';
 import { checkCommand } from './commands/check.js';
 import { runCommand } from './commands/run.js';
 import { simulateCommand } from './commands/simulate.js';
+import { addSerialSimulateOptions } from './commands/simulate-serial.js';
+import { registerDecodeCommand } from './commands/decode.js';
 import { demoCommand } from '../demo/demo.js';
 import { CliExit } from './load-site.js';
 import { eraseCommand } from './commands/erase.js';
@@ -44,14 +46,19 @@ program
     process.stdout.write(renderConfigJsonSchema());
   });
 
-program
-  .command('simulate')
-  .description('simulate a Modbus device from a hardware profile')
-  .requiredOption('--profile <id>', 'profile id, e.g. eastron-sdm630')
-  .option('--tcp <host:port>', 'serve Modbus TCP here, e.g. 127.0.0.1:5020')
-  .option('--unit <n>', 'unit id (default: the profile default)')
-  .addOption(logLevel())
-  .action((o) => simulateCommand(o));
+addSerialSimulateOptions(
+  program
+    .command('simulate')
+    .description(
+      'simulate a device: a Modbus profile over TCP, or a serial one (linky-tic-standard, linky-tic-historique, sdi12-soil, line-demo) on a pty',
+    )
+    .requiredOption('--profile <id>', 'profile id, e.g. eastron-sdm630 or linky-tic-standard')
+    .option('--tcp <host:port>', 'serve Modbus TCP here, e.g. 127.0.0.1:5020')
+    .option('--unit <n>', 'unit id (default: the profile default)')
+    .addOption(logLevel()),
+).action((o) => simulateCommand(o));
+
+registerDecodeCommand(program);
 
 program
   .command('demo')
