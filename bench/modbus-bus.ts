@@ -18,7 +18,7 @@ import { performance } from 'node:perf_hooks';
 import { silentLogger } from '../src/core/logger.js';
 import type { Reading } from '../src/core/types.js';
 import { loadConfigFile } from '../src/config/index.js';
-import { knownProfiles } from '../src/cli/load-site.js';
+import { knownProfiles } from '../src/gateway/load-site.js';
 import { loadProfiles, type Profile } from '../src/profiles/index.js';
 import { ModbusBus } from '../src/bus/modbus-bus.js';
 import { FUNCTION_OF, pointWidth, selectPoints } from '../src/drivers/modbus/device-plan.js';

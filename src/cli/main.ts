@@ -10,6 +10,7 @@ import { addSerialSimulateOptions } from './commands/simulate-serial.js';
 import { registerDecodeCommand } from './commands/decode.js';
 import { demoCommand } from '../demo/demo.js';
 import { CliExit } from './load-site.js';
+import { ConfigRejected } from '../gateway/load-site.js';
 import { eraseCommand } from './commands/erase.js';
 import { keysRotateCommand } from './commands/keys.js';
 import { registerPlanCommand } from './commands/plan.js';
@@ -86,9 +87,9 @@ program
   .action((o: { config: string; yes: boolean }) => eraseCommand(o.config, { yes: o.yes }));
 
 program.parseAsync().catch((e: unknown) => {
-  if (e instanceof CliExit) {
+  if (e instanceof CliExit || e instanceof ConfigRejected) {
     process.stderr.write(`${e.message}\n`);
-    process.exit(e.exitCode);
+    process.exit(e instanceof CliExit ? e.exitCode : 1);
   }
   const code = isPasserelleError(e) ? `${e.code}: ` : '';
   process.stderr.write(`passerelle: ${code}${errorMessage(e)}\n`);

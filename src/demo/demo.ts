@@ -12,8 +12,8 @@ import { formatDuration } from '../core/duration.js';
 import { Gateway, type GatewayEvent } from '../gateway/gateway.js';
 import { packageRoot, type Profile } from '../profiles/index.js';
 import { startModbusTcpSimulator, type ModbusTcpSimulator } from '../sim/modbus-tcp.js';
-import { stopOnSignals } from '../cli/lifecycle.js';
-import { loadSite } from '../cli/load-site.js';
+import { stopOnSignals } from '../gateway/lifecycle.js';
+import { loadSite } from '../gateway/load-site.js';
 import { startDemoBroker } from './broker.js';
 import { describeSummary } from './summary-line.js';
 

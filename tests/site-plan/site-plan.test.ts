@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { loadConfigFile } from '../../src/config/index.js';
-import { knownProfiles } from '../../src/cli/load-site.js';
+import { knownProfiles } from '../../src/gateway/load-site.js';
 import { loadProfiles, type Profile } from '../../src/profiles/index.js';
 import { FUNCTION_OF, pointWidth } from '../../src/drivers/modbus/device-plan.js';
 import { planSite, sitePlanJson, type SitePlanDevice, type SitePlanInput } from '../../src/drivers/modbus/site-plan.js';

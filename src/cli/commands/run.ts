@@ -1,6 +1,6 @@
 import { createLogger } from '../../core/logger.js';
 import { Gateway } from '../../gateway/gateway.js';
-import { stopOnSignals } from '../lifecycle.js';
+import { stopOnSignals } from '../../gateway/lifecycle.js';
 import { loadSite } from '../load-site.js';
 
 /** `passerelle run --config FILE`: the gateway in production, structured logs on stdout. */

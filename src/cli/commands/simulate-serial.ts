@@ -10,7 +10,7 @@ import type { SerialFaults } from '../../sim/serial-noise.js';
 import { startTicSimulator } from '../../sim/tic.js';
 import { soilProbeValues, startSdi12Simulator } from '../../sim/sdi12.js';
 import { startLineSimulator } from '../../sim/line.js';
-import { stopOnSignals } from '../lifecycle.js';
+import { stopOnSignals } from '../../gateway/lifecycle.js';
 import { processOutput, type CommandOutput } from './plan.js';
 
 export const SERIAL_SIM_PROFILES = ['linky-tic-standard', 'linky-tic-historique', 'sdi12-soil', 'line-demo'] as const;

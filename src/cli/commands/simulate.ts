@@ -2,7 +2,7 @@ import { PasserelleError } from '../../core/errors.js';
 import { createLogger } from '../../core/logger.js';
 import { getProfile } from '../../profiles/index.js';
 import { startModbusTcpSimulator } from '../../sim/modbus-tcp.js';
-import { stopOnSignals } from '../lifecycle.js';
+import { stopOnSignals } from '../../gateway/lifecycle.js';
 import { isSerialSimProfile, simulateSerialCommand, type SimulateSerialOptions } from './simulate-serial.js';
 
 export interface SimulateOptions extends SimulateSerialOptions {

@@ -1,0 +1,27 @@
+/** Loads and checks a site config plus the profiles it names; every problem as FILE:LINE:COL. */
+import { formatIssue, loadConfigFile, type Config, type KnownProfiles } from '../config/index.js';
+import { PasserelleError } from '../core/errors.js';
+import { loadProfiles, type Profile } from '../profiles/index.js';
+
+export interface Site {
+  readonly config: Config;
+  readonly profiles: Map<string, Profile>;
+}
+
+/** A config that does not validate: the message is the list of FILE:LINE:COL lines. */
+export class ConfigRejected extends PasserelleError {
+  constructor(readonly lines: readonly string[]) {
+    super('E_CONFIG', lines.join('\n'));
+  }
+}
+
+/** Profile ids with their point names, so a device's `points` are checked with line numbers too. */
+export const knownProfiles = (profiles: ReadonlyMap<string, Profile>): KnownProfiles =>
+  new Map([...profiles].map(([id, p]) => [id, p.points.map((x) => x.name)]));
+
+export async function loadSite(file: string): Promise<Site> {
+  const profiles = loadProfiles();
+  const result = await loadConfigFile(file, { knownProfiles: knownProfiles(profiles) });
+  if (!result.ok) throw new ConfigRejected(result.errors.map(formatIssue));
+  return { config: result.config, profiles };
+}
