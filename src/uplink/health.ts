@@ -73,9 +73,10 @@ const GROUP_RECORDS: Readonly<Record<HealthGroup, (input: HealthInput) => SenmlR
     { n: 'health/store/bytes', u: 'B', v: input.storeBytes },
     { n: 'health/outbox/pending', v: input.outboxPending },
   ],
+  // Like the bus error counters, drops are news only when there are some.
   drops: (input) => [
-    { n: 'health/drops/raw', v: input.drops.raw },
-    { n: 'health/drops/summaries', v: input.drops.summaries },
+    ...(input.drops.raw > 0 ? [{ n: 'health/drops/raw', v: input.drops.raw }] : []),
+    ...(input.drops.summaries > 0 ? [{ n: 'health/drops/summaries', v: input.drops.summaries }] : []),
   ],
   clock: (input) => [{ n: 'health/clock/synced', vb: input.clockSynced }],
 };
