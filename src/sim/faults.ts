@@ -50,6 +50,15 @@ export const staysSilent = (fault: Fault | undefined): boolean => fault?.kind ==
 /** Extra reply delay the fault adds, in ms. */
 export const extraDelayMs = (fault: Fault | undefined): number => (fault?.kind === 'slow' ? fault.delayMs : 0);
 
+/** Longest simulated turnaround, so a slow profile cannot stall tests and demos. */
+const MAX_TURNAROUND_MS = 2000;
+/** Longest 'slow' fault delay honoured, so a test cannot leave a timer running for hours. */
+const MAX_FAULT_DELAY_MS = 60_000;
+
+/** How long a simulated device thinks before answering: its turnaround plus a 'slow' fault, both capped. */
+export const processingDelayMs = (turnaroundMs: number, fault: Fault | undefined): number =>
+  Math.min(MAX_TURNAROUND_MS, turnaroundMs) + Math.min(MAX_FAULT_DELAY_MS, extraDelayMs(fault));
+
 /** Deterministic noise (xorshift32), so a garbage reply is reproducible from its seed. */
 export function noise(length: number, seed: number): Buffer {
   let x = seed >>> 0 || 0x9e3779b9;

@@ -31,28 +31,19 @@ import { performance } from 'node:perf_hooks';
 import { SerialPort } from 'serialport';
 import { PasserelleError, errorMessage } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
-import type { Profile } from '../profiles/schema.js';
 import { hasValidCrc, MAX_RTU_FRAME, requestFrameLength, wireMs, withCrc } from '../drivers/modbus/rtu-frame.js';
 import { t35Ms } from '../drivers/modbus/wire-cost.js';
-import { corruptRtuFrame, createFaultControl, extraDelayMs, staysSilent, type FaultControl } from './faults.js';
+import { corruptRtuFrame, createFaultControl, processingDelayMs, staysSilent, type FaultControl } from './faults.js';
 import { answerPdu, createTraffic, exceptionPdu, snapshotTraffic, type SimulatorTraffic } from './modbus-pdu.js';
-import { createRegisterBank, type RegisterBank, type Unmapped } from './register-bank.js';
+import { createRegisterBank, type RegisterBank, type SimulatedDevice } from './register-bank.js';
 
 /** Below this a silence cannot be told from timer jitter on a pty. */
 const MIN_SILENCE_MS = 2;
-/** Longest simulated turnaround and 'slow' delay, so a profile or a test cannot stall for long. */
-const MAX_TURNAROUND_MS = 2000;
-const MAX_FAULT_DELAY_MS = 60_000;
 /** Replies waiting for their time; beyond this a request is dropped (counted `overrun`). */
 const MAX_PENDING_REPLIES = 32;
 
-export interface SimulatedRtuDevice {
-  unit: number;
-  profile: Profile;
-  seed?: number;
-  /** What unmapped addresses answer (see register-bank.ts). Default 'zero'. */
-  unmapped?: Unmapped;
-}
+/** Kept as a name of its own for callers; the same shape as the TCP simulator's devices. */
+export type SimulatedRtuDevice = SimulatedDevice;
 
 export interface ModbusRtuSimulatorOptions {
   /** The device side of a pty pair. */
@@ -212,7 +203,7 @@ class SimulatedLine {
     if (this.replyTimers.size >= MAX_PENDING_REPLIES) return void this.counters.overrun++;
     const pdu = fault?.kind === 'exception' ? exceptionPdu(fc, fault.code) : answerPdu(bank, frame.subarray(1, frame.length - 2));
     const reply = corruptRtuFrame(fault, withCrc(Buffer.concat([Buffer.from([unit]), pdu])), this.counters.frames);
-    const processingMs = Math.min(MAX_TURNAROUND_MS, bank.profile.limits.turnaroundMs) + Math.min(MAX_FAULT_DELAY_MS, extraDelayMs(fault));
+    const processingMs = processingDelayMs(bank.profile.limits.turnaroundMs, fault);
     const sendAt =
       this.opts.paced === false
         ? performance.now() + processingMs

@@ -13,9 +13,8 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { PasserelleError } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
-import type { Profile } from '../profiles/schema.js';
-import { createRegisterBank, type RegisterBank, type Unmapped } from './register-bank.js';
-import { createFaultControl, extraDelayMs, noise, staysSilent, type Fault, type FaultControl } from './faults.js';
+import { createRegisterBank, type RegisterBank, type SimulatedDevice } from './register-bank.js';
+import { createFaultControl, noise, processingDelayMs, staysSilent, type Fault, type FaultControl } from './faults.js';
 import { answerPdu as answerBankPdu, createTraffic, exceptionPdu, snapshotTraffic, type SimulatorTraffic } from './modbus-pdu.js';
 
 const MBAP_HEADER = 7; // transaction (2), protocol (2), length (2), unit (1)
@@ -27,19 +26,9 @@ const SERVER_BUSY = 6;
 /** Open connections; beyond this Node closes new connections at once. */
 const MAX_CONNECTIONS = 64;
 const GATEWAY_TARGET_FAILED = 11;
-/** Longest simulated turnaround, so a slow profile cannot stall tests and demos. */
-const MAX_TURNAROUND_MS = 2000;
 
-/** Longest 'slow' fault delay honoured, so a test cannot leave a timer running for hours. */
-const MAX_FAULT_DELAY_MS = 60_000;
 
-export interface SimulatedDevice {
-  unit: number;
-  profile: Profile;
-  seed?: number;
-  /** What unmapped addresses answer (see register-bank.ts). Default 'zero'. */
-  unmapped?: Unmapped;
-}
+export type { SimulatedDevice };
 
 export interface ModbusTcpSimulatorOptions {
   host: string;
@@ -189,7 +178,7 @@ function serveConnection(socket: Socket, ctx: ConnectionContext): void {
       }
       const fault = bank ? ctx.faults.active(unit) : undefined;
       const reply = fault?.kind === 'exception' ? exceptionPdu(pdu[0] ?? 0, fault.code) : answerPdu(bank, Buffer.from(pdu));
-      const delay = Math.min(MAX_TURNAROUND_MS, bank?.profile.limits.turnaroundMs ?? 0) + Math.min(MAX_FAULT_DELAY_MS, extraDelayMs(fault));
+      const delay = processingDelayMs(bank?.profile.limits.turnaroundMs ?? 0, fault);
       inFlight++;
       const timer = setTimeout(() => {
         ctx.timers.delete(timer);

@@ -27,6 +27,15 @@ export type ReadResult = number[] | { exception: number };
 export type WriteResult = { ok: true } | { exception: number };
 export type Unmapped = 'zero' | 'refuse';
 
+/** One device a simulator serves (TCP or RTU). */
+export interface SimulatedDevice {
+  unit: number;
+  profile: Profile;
+  seed?: number;
+  /** What unmapped addresses answer. Default 'zero'. */
+  unmapped?: Unmapped;
+}
+
 export interface Served {
   /** What a client decoding the served words reads (null if the words decode to no-sensor/decode). */
   readonly value: number | null;

@@ -47,7 +47,6 @@ describe('applyPolicy', () => {
   const meter = point({ device: 'meter-main', point: 'energy', measure: 'counter', delta: 12.5, unit: 'kWh' });
   const room = point({ device: 'room-1', point: 'temperature', dataClass: 'comfort', unit: 'Cel' });
   const badge = point({ device: 'door', point: 'badge_id', dataClass: 'identifier', last: 'A1B2' });
-  const people = point({ device: 'room-1', point: 'people', dataClass: 'occupancy', count: 3 });
 
   it('keeps only points an allow rule matches, with only the statistics the rules allow', () => {
     const out = applyPolicy(summary([meter, room]), policy([{ match: 'meter-main.*', statistics: ['delta'] }]));
