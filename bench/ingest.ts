@@ -124,7 +124,6 @@ function bareInsert(dir: string, points: readonly PointInfo[]) {
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.pragma('secure_delete = ON');
-  db.pragma('cache_size = -8192');
   db.pragma('wal_autocheckpoint = 4000');
   const classes = new Map(points.map((p) => [pointKey(p.device, p.point), p.dataClass]));
   const insert = db.prepare('INSERT INTO readings (device, point, ts, value, text, quality, reason, class) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');

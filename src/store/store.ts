@@ -254,13 +254,9 @@ function configure(db: Database.Database): void {
   // Sorts and temp tables stay in memory: SQLite temp files would not be encrypted.
   db.pragma('temp_store = MEMORY');
   db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
-  // Every page read from disk is decrypted: an 8 MiB page cache (a Pi has RAM to spare) keeps the
-  // indexes that each batch touches in memory, so encryption costs little more than the writes.
-  db.pragma(`cache_size = -${CACHE_KIB}`);
   // Checkpoint every ~16 MiB of WAL rather than 4: pages rewritten by consecutive batches are copied
   // (decrypted and re-encrypted) into the database once instead of many times; fewer SD card writes too.
   db.pragma(`wal_autocheckpoint = ${WAL_CHECKPOINT_PAGES}`);
 }
 
-const CACHE_KIB = 8192;
 const WAL_CHECKPOINT_PAGES = 4000;
