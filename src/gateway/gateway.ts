@@ -107,6 +107,8 @@ export class Gateway {
 
   async start(): Promise<void> {
     const { config, logger } = this.opts;
+    // Secrets first: a missing certificate or password file stops the start before anything is opened.
+    const secrets = this.brokerUrl ? readUplinkSecrets(config.uplink) : {};
     const storeLogger = logger.child({ part: 'store' });
     this.store = Store.open({
       path: config.store.path,
@@ -133,7 +135,7 @@ export class Gateway {
         protocolVersion: config.uplink.protocolVersion,
         maxInFlight: config.uplink.maxInFlight,
         maxMessagesPerSecond: config.uplink.maxMessagesPerSecond,
-        ...readUplinkSecrets(config.uplink),
+        ...secrets,
         onPublished: (message, bytes) => this.opts.onEvent?.({ type: 'published', message, bytes }),
       });
       await this.uplink.start();
