@@ -1,29 +1,34 @@
-/** One readable line per summary: the window, a few points, what went upstream and where raw data stays. */
+/**
+ * One readable line per message sent: the window, what was read, what left (the policy's choice) and
+ * where the raw data stays.
+ */
 import type { Config } from '../config/schema.js';
 import type { OutboxMessage } from '../core/outbox.js';
 import type { PointSummary, WindowSummary } from '../core/types.js';
+import { applyPolicy } from '../uplink/policy.js';
 
 const time = (ms: number) => new Date(ms).toLocaleTimeString('fr-FR', { hour12: false });
-
-function pointText(p: PointSummary): string {
-  const unit = p.unit ? ` ${p.unit}` : '';
-  if (p.measure === 'counter' && p.delta !== undefined) return `${p.device}.${p.point} +${round(p.delta)}${unit}`;
-  if (p.mean !== undefined) return `${p.device}.${p.point} ${round(p.mean)}${unit}`;
-  return `${p.device}.${p.point} ${p.last ?? '—'}`;
-}
-
 const round = (v: number) => (Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(2));
+
+/** The statistics that left for one point, e.g. "meter.power_total mean 4210 W, max 4371 W". */
+function sentText(p: PointSummary): string {
+  const unit = p.unit ? ` ${p.unit}` : '';
+  const stats = (['mean', 'min', 'max', 'last', 'delta'] as const)
+    .filter((s) => p[s] !== undefined)
+    .map((s) => `${s} ${typeof p[s] === 'number' ? round(p[s]) : p[s]}${unit}`);
+  return `${p.device}.${p.point} ${stats.join(', ')}`;
+}
 
 export function describeSummary(
   summary: WindowSummary | undefined,
   sent: { message: OutboxMessage; bytes: number } | undefined,
   config: Config,
 ): string {
-  if (!summary) return `${time(Date.now())}  sent ${sent?.message.id} (${sent?.bytes} B) to ${sent?.message.topic}`;
-  const good = summary.points.filter((p) => p.count > 0);
-  const devices = new Set(summary.points.map((p) => p.device)).size;
-  const head = `${time(summary.start)}–${time(summary.end)}  ${good.length}/${summary.points.length} points from ${devices} devices`;
-  const sample = good.slice(0, 4).map(pointText).join(' · ');
+  if (!summary) return `${time(Date.now())}  ${sent?.message.topic.split('/').at(-1)} → ${sent?.bytes} B upstream to ${sent?.message.topic}`;
+  const read = summary.points.filter((p) => p.count > 0).length;
+  const allowed = applyPolicy(summary, config.policy).points;
+  const head = `${time(summary.start)}–${time(summary.end)}  ${read}/${summary.points.length} points read, ${allowed.length} sent`;
   const upstream = sent ? `${sent.bytes} B upstream to ${sent.message.topic}` : 'nothing allowed upstream';
-  return `${head}: ${sample}${good.length > 4 ? ' …' : ''}  →  ${upstream}; raw readings kept in ${config.store.path}`;
+  const sample = allowed.slice(0, 3).map(sentText).join(' · ');
+  return `${head}: ${sample}${allowed.length > 3 ? ' …' : ''}  →  ${upstream}; raw readings stay in ${config.store.path}`;
 }
