@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
+import { PasserelleError } from '../../src/core/errors.js';
 
 const created: string[] = [];
 
@@ -50,4 +51,15 @@ export function capturingLogger(): { logger: Logger; lines: string[] } {
     },
   });
   return { logger: pino({ level: 'debug' }, sink), lines };
+}
+
+/** The PasserelleError fn throws; fails the test when it throws nothing or something else. */
+export function thrown(fn: () => unknown): PasserelleError {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof PasserelleError) return e;
+    throw e;
+  }
+  throw new Error('expected a PasserelleError, nothing was thrown');
 }

@@ -1,21 +1,10 @@
 import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PasserelleError } from '../../src/core/errors.js';
 import { KEY_BYTES, loadOrCreateKey } from '../../src/store/keyfile.js';
-import { makeTempDir, removeTempDirs } from './helpers.js';
+import { makeTempDir, removeTempDirs, thrown } from './helpers.js';
 
 afterEach(removeTempDirs);
-
-function thrown(fn: () => unknown): PasserelleError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof PasserelleError) return e;
-    throw e;
-  }
-  throw new Error('expected a PasserelleError, nothing was thrown');
-}
 
 describe('loadOrCreateKey', () => {
   it('creates a private directory and a 0600 file holding 64 hex characters and a newline', () => {

@@ -4,12 +4,11 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PasserelleError } from '../../src/core/errors.js';
 import type { Reading } from '../../src/core/types.js';
 import { applyKey, applyRekey } from '../../src/store/cipher.js';
 import { rotateStoreKey, type RotationStep } from '../../src/store/rotate.js';
 import { Store } from '../../src/store/store.js';
-import { filesContaining, hashFiles, keyFileWith, makeTempDir, removeTempDirs } from './helpers.js';
+import { filesContaining, hashFiles, keyFileWith, makeTempDir, removeTempDirs, thrown } from './helpers.js';
 
 const statSize = (file: string) => (existsSync(file) ? statSync(file).size : 0);
 
@@ -18,16 +17,6 @@ afterEach(removeTempDirs);
 const T0 = 1_700_000_000_000;
 const now = () => T0 + 60_000;
 const CHILD = join(import.meta.dirname, 'rotate-child.ts');
-
-function thrown(fn: () => unknown): PasserelleError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof PasserelleError) return e;
-    throw e;
-  }
-  throw new Error('expected a PasserelleError, nothing was thrown');
-}
 
 const readKey = (file: string) => Buffer.from(readFileSync(file, 'latin1').trim(), 'hex');
 

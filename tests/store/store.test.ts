@@ -3,24 +3,13 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, copyFileSync, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PasserelleError } from '../../src/core/errors.js';
 import type { Reading } from '../../src/core/types.js';
 import { applyKey, STORE_CIPHERS, type StoreCipher } from '../../src/store/cipher.js';
 import { MIGRATIONS, SCHEMA_VERSION } from '../../src/store/schema.js';
 import { Store, type StoreOptions } from '../../src/store/store.js';
-import { capturingLogger, hashFiles, keyFileWith, makeTempDir, removeTempDirs } from './helpers.js';
+import { capturingLogger, hashFiles, keyFileWith, makeTempDir, removeTempDirs, thrown } from './helpers.js';
 
 afterEach(removeTempDirs);
-
-function thrown(fn: () => unknown): PasserelleError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof PasserelleError) return e;
-    throw e;
-  }
-  throw new Error('expected a PasserelleError, nothing was thrown');
-}
 
 const T0 = 1_700_000_000_000;
 /** The store's clock is the sample's: retention (7 days) would otherwise purge readings from 2023. */
