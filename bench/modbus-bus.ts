@@ -31,6 +31,7 @@ import { t35Ms, type LineTiming, type ReadFunction } from '../src/drivers/modbus
 import { startModbusRtuSimulator } from '../src/sim/modbus-rtu.js';
 import { createPtyPair } from '../src/sim/pty.js';
 import { median, printResult, printTable, round3 } from './lib/report.js';
+import { mulberry32 } from '../tests/helpers/seeded.js';
 
 const profiles = loadProfiles();
 const BAUD = 9600;
@@ -188,16 +189,6 @@ function scattered(count: number, minRanges: number, maxRanges: number, seed: nu
   });
 }
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // ---------------------------------------------------------------------------------------------------------
 // (b) and (c): a real pty, the paced RTU simulator, the gateway's bus and drivers

@@ -2,20 +2,12 @@
 import { PasserelleError } from '../core/errors.js';
 import { isSupportedSenmlVersion, isValidSenmlName, SENML_VERSION, SENML_VERSION_SECONDARY_UNITS, type SenmlRecord } from './senml-types.js';
 
-export interface ResolvedSenmlRecord {
+/** A record after resolution: full name, absolute time, no base fields; `bver` only when not 10 (section 4.6). */
+export type ResolvedSenmlRecord = Omit<SenmlRecord, 'bn' | 'bt' | 'bu' | 'bv' | 'bs' | 'n' | 't'> & {
   n: string;
   /** Seconds since the Unix epoch. */
   t: number;
-  u?: string;
-  v?: number;
-  vs?: string;
-  vb?: boolean;
-  vd?: string;
-  s?: number;
-  ut?: number;
-  /** Present only for a version other than 10 (section 4.6). */
-  bver?: number;
-}
+};
 
 /** Times below 2^28 are relative to "now" (section 4.5.3). */
 const RELATIVE_TIME_LIMIT = 2 ** 28;

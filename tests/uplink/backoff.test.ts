@@ -2,18 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { JitteredBackoff } from '../../src/uplink/backoff.js';
 import { TokenBucket } from '../../src/uplink/token-bucket.js';
-
-/** A deterministic uniform source (mulberry32), so a "fleet" is reproducible. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../helpers/seeded.js';
 
 describe('JitteredBackoff', () => {
   it('draws each delay uniformly under base * 2^attempt, capped', () => {
@@ -46,13 +35,13 @@ describe('JitteredBackoff', () => {
   });
 
   it('spreads the first reconnects of 50 gateways over the interval instead of lockstep', () => {
-    const firstDelays = Array.from({ length: 50 }, (_, i) => new JitteredBackoff({ random: seeded(i + 1) }).next());
+    const firstDelays = Array.from({ length: 50 }, (_, i) => new JitteredBackoff({ random: mulberry32(i + 1) }).next());
     // Ten 100 ms buckets over the 1 s base: a lockstep fleet fills one; a spread one leaves none empty.
     const buckets = new Set(firstDelays.map((d) => Math.floor(d / 100)));
     expect(buckets.size).toBe(10);
     expect(Math.max(...buckets)).toBe(9);
     const third = Array.from({ length: 50 }, (_, i) => {
-      const b = new JitteredBackoff({ random: seeded(100 + i) });
+      const b = new JitteredBackoff({ random: mulberry32(100 + i) });
       b.next();
       b.next();
       return b.next();
