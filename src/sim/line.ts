@@ -3,7 +3,7 @@
  * noise, cut lines and corrupted values (`badChecksums` here turns a value into garbage text).
  */
 import type { SerialPort } from 'serialport';
-import { closeSimulatorPort, FaultInjector, openSimulatorPort, seededRandom, writeAll, type FaultCounts, type SerialFaults } from './serial-noise.js';
+import { FaultInjector, openSimulatorPort, runStreamingLoop, seededRandom, writeAll, type FaultCounts, type SerialFaults } from './serial-noise.js';
 
 export interface LineSimulatorOptions {
   readonly path: string;
@@ -54,44 +54,28 @@ export async function startLineSimulator(opts: LineSimulatorOptions): Promise<Li
   const values = opts.values ?? demoLineValues;
   const sent: SentLine[] = [];
   const totals = { lines: 0 };
-  let running = true;
-  let wake: (() => void) | undefined;
-
   // A cut line or trailing noise runs into the next line: that one is not intact either.
   let nextTainted = false;
-  const loop = (async () => {
-    while (running) {
-      const ts = Date.now();
-      const v = values(ts);
-      let text = formatLine(v, opts.pairSeparator, opts.kvSeparator);
-      const corrupt = faults.corruptChecksum();
-      if (corrupt) text = text.replace(/=[^;]*/, '=#?');
-      const { bytes, cut } = faults.maybeCut(Buffer.from(`${text}${delimiter}`, 'latin1'));
-      const noise = faults.noise();
-      await writeAll(port, Buffer.concat([bytes, noise]));
-      totals.lines++;
-      sent.push({ ts, values: v, intact: !corrupt && !cut && !nextTainted });
-      if (sent.length > MAX_SENT_LINES) sent.shift();
-      nextTainted = cut || noise.length > 0;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, opts.intervalMs ?? 1000);
-        wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-    }
-  })();
+  const loop = runStreamingLoop(port, async (pause) => {
+    const ts = Date.now();
+    const v = values(ts);
+    let text = formatLine(v, opts.pairSeparator, opts.kvSeparator);
+    const corrupt = faults.corruptChecksum();
+    if (corrupt) text = text.replace(/=[^;]*/, '=#?');
+    const { bytes, cut } = faults.maybeCut(Buffer.from(`${text}${delimiter}`, 'latin1'));
+    const noise = faults.noise();
+    await writeAll(port, Buffer.concat([bytes, noise]));
+    totals.lines++;
+    sent.push({ ts, values: v, intact: !corrupt && !cut && !nextTainted });
+    if (sent.length > MAX_SENT_LINES) sent.shift();
+    nextTainted = cut || noise.length > 0;
+    await pause(opts.intervalMs ?? 1000);
+  });
 
   return {
     path: opts.path,
     sentLines: () => sent.slice(),
     counts: () => ({ ...faults.counts, ...totals }),
-    stop: async () => {
-      running = false;
-      wake?.();
-      await loop;
-      await closeSimulatorPort(port);
-    },
+    stop: loop.stop,
   };
 }

@@ -107,3 +107,34 @@ export const writeAll = (port: SerialPort, bytes: Buffer): Promise<void> =>
     if (!port.isOpen || bytes.length === 0) return resolve();
     port.write(bytes, () => port.drain(() => resolve()));
   });
+
+/**
+ * The loop of a streaming simulator: `step` runs until stop(), `pause` sleeps but wakes at once on stop,
+ * and stop() closes the port after the step in progress.
+ */
+export function runStreamingLoop(
+  port: SerialPort,
+  step: (pause: (ms: number) => Promise<void>, running: () => boolean) => Promise<void>,
+): { stop(): Promise<void> } {
+  let running = true;
+  let wake: (() => void) | undefined;
+  const pause = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  const loop = (async () => {
+    while (running) await step(pause, () => running);
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      wake?.();
+      await loop;
+      await closeSimulatorPort(port);
+    },
+  };
+}

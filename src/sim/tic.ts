@@ -6,7 +6,7 @@
  */
 import type { SerialPort } from 'serialport';
 import { encodeTicGroup, formatTicHorodate, type TicMode, type TicSeason } from '../drivers/serial/tic/index.js';
-import { closeSimulatorPort, FaultInjector, openSimulatorPort, seededRandom, writeAll, type FaultCounts, type SerialFaults } from './serial-noise.js';
+import { FaultInjector, openSimulatorPort, runStreamingLoop, seededRandom, writeAll, type FaultCounts, type SerialFaults } from './serial-noise.js';
 
 export interface TicSimulatorOptions {
   /** The device side of the pty (or a real port wired to the gateway). */
@@ -82,49 +82,32 @@ export async function startTicSimulator(opts: TicSimulatorOptions): Promise<TicS
   const state: MeterState = { indexWh: opts.mode === 'standard' ? 3_519_702 : 52_890_470, lastTs: now(), maxVa: 0 };
   const sent: SentTicFrame[] = [];
   const totals = { frames: 0, bytes: 0 };
-  let running = true;
-  let wake: (() => void) | undefined;
-  const pause = (ms: number) => new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    wake = () => {
-      clearTimeout(timer);
-      resolve();
-    };
+  const loop = runStreamingLoop(port, async (pause, running) => {
+    const ts = now();
+    const groups = frameGroups(opts.mode, meterId, advance(state, ts, seed), ts, state);
+    const corrupted: string[] = [];
+    const text = groups.map(([label, value, horodate]) => {
+      const group = encodeTicGroup(label, value, opts.mode, horodate);
+      if (!faults.corruptChecksum()) return group;
+      corrupted.push(label);
+      return corruptGroupChecksum(group, random());
+    });
+    const { bytes, cut } = faults.maybeCut(Buffer.from(`\x02${text.join('')}\x03`, 'latin1'));
+    const noise = faults.noise();
+    await writePaced(port, Buffer.concat([noise, bytes]), paceBaud, running, pause);
+    totals.frames++;
+    totals.bytes += noise.length + bytes.length;
+    sent.push({ ts, values: Object.fromEntries(groups.map(([l, v]) => [l, v])), corrupted, cut });
+    if (sent.length > MAX_SENT_FRAMES) sent.shift();
+    if (running()) await pause(gapMs);
   });
-
-  const loop = (async () => {
-    while (running) {
-      const ts = now();
-      const groups = frameGroups(opts.mode, meterId, advance(state, ts, seed), ts, state);
-      const corrupted: string[] = [];
-      const text = groups.map(([label, value, horodate]) => {
-        const group = encodeTicGroup(label, value, opts.mode, horodate);
-        if (!faults.corruptChecksum()) return group;
-        corrupted.push(label);
-        return corruptGroupChecksum(group, random());
-      });
-      const { bytes, cut } = faults.maybeCut(Buffer.from(`\x02${text.join('')}\x03`, 'latin1'));
-      const noise = faults.noise();
-      await writePaced(port, Buffer.concat([noise, bytes]), paceBaud, () => running, pause);
-      totals.frames++;
-      totals.bytes += noise.length + bytes.length;
-      sent.push({ ts, values: Object.fromEntries(groups.map(([l, v]) => [l, v])), corrupted, cut });
-      if (sent.length > MAX_SENT_FRAMES) sent.shift();
-      if (running) await pause(gapMs);
-    }
-  })();
 
   return {
     path: opts.path,
     mode: opts.mode,
     sentFrames: () => sent.slice(),
     counts: () => ({ ...faults.counts, ...totals }),
-    stop: async () => {
-      running = false;
-      wake?.();
-      await loop;
-      await closeSimulatorPort(port);
-    },
+    stop: loop.stop,
   };
 }
 
