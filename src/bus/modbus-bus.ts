@@ -101,9 +101,8 @@ export class ModbusBus {
     return this.opts.endpoint;
   }
 
-  /** `options` may also be a bare priority, then `timeoutMs` (the older call form). */
-  read(unit: number, fn: ReadFunction, address: number, count: number, options: ReadOptions | Priority = {}, timeoutMs?: number): Promise<number[]> {
-    if (typeof options === 'string') return this.read(unit, fn, address, count, { priority: options, timeoutMs });
+  /** A read through the queue; retried (timeouts, CRC) per `options.retries`, else the bus setting. */
+  read(unit: number, fn: ReadFunction, address: number, count: number, options: ReadOptions = {}): Promise<number[]> {
     const timeout = options.timeoutMs ?? this.opts.timeoutMs;
     return this.enqueue(unit, options.priority ?? 'routine', options.retries ?? this.opts.retries ?? 0, (c) =>
       c.read(unit, fn, address, count, timeout),

@@ -97,10 +97,6 @@ export class Gateway {
     });
   }
 
-  get storePath(): string {
-    return this.opts.config.store.path;
-  }
-
   get brokerUrl(): string | undefined {
     return this.opts.config.uplink.broker ?? this.opts.brokerUrl;
   }
@@ -217,7 +213,7 @@ export class Gateway {
     if (this.rawBatch.length === 0 || !this.writes) return;
     const batch = this.rawBatch;
     this.rawBatch = [];
-    this.writes?.appendReadings(batch);
+    this.writes.appendReadings(batch);
   }
 
   private closeWindows(now: number): void {
