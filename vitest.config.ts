@@ -5,7 +5,8 @@ export default defineConfig({
     include: ['tests/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
-    // Two cores on CI: keep parallelism modest so timing-sensitive serial tests stay honest.
-    maxWorkers: 2,
+    // Two cores on CI, and many tests pace real ptys, simulators and brokers against the clock: one test
+    // file at a time (about 4.5 min) keeps their timing honest; two in parallel made some flaky.
+    maxWorkers: 1,
   },
 });
