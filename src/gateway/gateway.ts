@@ -17,6 +17,7 @@ import { Aggregator } from '../pipeline/aggregator.js';
 import { ClockGuard, releaseFromPreviousWindow } from '../pipeline/clock.js';
 import { defaultClockTrust } from '../pipeline/clock-trust.js';
 import { QualityChecker } from '../pipeline/quality.js';
+import { acquireInstanceLock, type InstanceLock } from '../store/instance-lock.js';
 import { Store } from '../store/store.js';
 import { WriteBuffer } from '../store/write-buffer.js';
 import { MqttUplink, buildOutboxMessages, summaryTopic } from '../uplink/mqtt-uplink.js';
@@ -64,6 +65,8 @@ export class Gateway {
   private readonly clock: ClockGuard;
   private clockReported?: 'waiting' | 'trusted';
   private store?: Store;
+  /** One gateway per store: held from start to stop (src/store/instance-lock.ts). */
+  private lock?: InstanceLock;
   /** Holds writes in memory (bounded) while the disk is full or failing, and retries. */
   private writes?: WriteBuffer;
   private uplink?: MqttUplink;
@@ -102,6 +105,18 @@ export class Gateway {
   }
 
   async start(): Promise<void> {
+    const { config } = this.opts;
+    // Before anything else: a second gateway on this store refuses at once, naming the first.
+    this.lock = acquireInstanceLock(config.store.path, 'gateway');
+    try {
+      await this.startLocked();
+    } catch (e) {
+      this.lock.release();
+      throw e;
+    }
+  }
+
+  private async startLocked(): Promise<void> {
     const { config, logger } = this.opts;
     // Secrets first: a missing certificate or password file stops the start before anything is opened.
     const secrets = this.brokerUrl ? readUplinkSecrets(config.uplink) : {};
@@ -191,6 +206,7 @@ export class Gateway {
     this.writes?.stop();
     const pending = this.store?.count() ?? 0;
     this.store?.close();
+    this.lock?.release();
     logger.info({ outboxKept: pending }, 'gateway stopped');
   }
 

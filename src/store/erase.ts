@@ -1,5 +1,6 @@
 import { readdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { withInstanceLock } from './instance-lock.js';
 import { nextKeyPath, resolveKeySource } from './key-source.js';
 import { fsyncDirectory } from './keyfile.js';
 import { overwriteAndRemove } from './wipe.js';
@@ -29,6 +30,15 @@ export interface EraseReport {
  * stopped first (a running gateway would keep writing to the deleted files).
  */
 export async function eraseLocalData(config: EraseTarget, env: NodeJS.ProcessEnv = process.env): Promise<EraseReport> {
+  // Refused while a gateway runs on the store; the lock file goes with the rest.
+  return withInstanceLock(config.store.path, 'erase', async (lock) => {
+    const report = await eraseUnlocked(config, env);
+    lock.release({ removeFile: true });
+    return report;
+  });
+}
+
+async function eraseUnlocked(config: EraseTarget, env: NodeJS.ProcessEnv): Promise<EraseReport> {
   const { path, keyFile } = config.store;
   const source = resolveKeySource(keyFile, env);
   const candidates = [

@@ -4,6 +4,7 @@ import { PasserelleError } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import { applyRekey, assertCipher, type StoreCipher } from './cipher.js';
 import { storeError } from './errors.js';
+import { withInstanceLock } from './instance-lock.js';
 import { nextKeyPath, resolveKeySource } from './key-source.js';
 import { KEY_BYTES, replaceKeyFile, writeNewKeyFile } from './keyfile.js';
 import { fileSize, unlock } from './unlock.js';
@@ -37,6 +38,10 @@ export interface RotateReport {
  * The gateway must be stopped: leaving WAL mode needs the only connection, otherwise E_STORE_BUSY.
  */
 export function rotateStoreKey(opts: RotateOptions): RotateReport {
+  return withInstanceLock(opts.path, 'keys rotate', () => rotateUnlocked(opts));
+}
+
+function rotateUnlocked(opts: RotateOptions): RotateReport {
   const started = Date.now();
   const cipher = opts.cipher ?? 'chacha20';
   assertCipher(cipher);
