@@ -113,6 +113,21 @@ export interface WindowSummary {
   readonly points: readonly PointSummary[];
   /** Local data dropped since the previous summary (store size caps, disk full): reported, never silent. */
   readonly drops?: { readonly raw: number; readonly summaries: number };
+  /** A window the gateway was killed in (crash, power cut), rebuilt at restart from the raw readings in the store. */
+  readonly recovered?: RecoveredWindow;
+}
+
+/**
+ * The interruption inside a recovered window: no reading is known from gapStart (just after the last
+ * reading stored before the crash) to gapEnd (the first reading after the restart, or the window end).
+ * Readings received but not yet written when the process died, and readings never taken while it was
+ * down, cannot be told apart: `lost` estimates both from the poll intervals.
+ */
+export interface RecoveredWindow {
+  /** Readings expected in [gapStart, gapEnd), all points together; 0 when the gap misses this window. */
+  readonly lost: number;
+  readonly gapStart?: number;
+  readonly gapEnd?: number;
 }
 
 /** Health figures a site policy may let leave, once per window (see src/uplink/health.ts). */

@@ -22,6 +22,7 @@ import { Store } from '../store/store.js';
 import { WriteBuffer } from '../store/write-buffer.js';
 import { MqttUplink, buildOutboxMessages, summaryTopic } from '../uplink/mqtt-uplink.js';
 import { HealthReporter } from './health.js';
+import { CrashRecovery } from './recovery.js';
 import { buildDrivers, type BuiltDrivers } from './build-drivers.js';
 import { readUplinkSecrets } from './uplink-options.js';
 
@@ -71,6 +72,10 @@ export class Gateway {
   private writes?: WriteBuffer;
   private uplink?: MqttUplink;
   private rawBatch: Reading[] = [];
+  /** Windows a crash of the previous run left unsummarised, rebuilt from the store at start. */
+  private recovery?: CrashRecovery;
+  /** The window mark last written to the store (see store/window-mark.ts). */
+  private savedMark = -Infinity;
   private flushTimer?: NodeJS.Timeout;
   private closeTimer?: NodeJS.Timeout;
   private running = false;
@@ -133,6 +138,7 @@ export class Gateway {
       maxOutboxBytes: config.store.maxOutboxBytes,
     });
     this.writes = new WriteBuffer({ target: this.store, logger: storeLogger, onRecovered: () => this.uplink?.kick() });
+    this.recoverInterruptedWindows();
     const url = this.brokerUrl;
     if (url) {
       this.uplink = new MqttUplink({
@@ -160,6 +166,23 @@ export class Gateway {
     logger.info({ devices: this.built.drivers.length, buses: this.built.buses.size, store: config.store.path, broker: url }, 'gateway started');
   }
 
+  /** Before the drivers start: windows the previous run was killed in are rebuilt from the store. */
+  private recoverInterruptedWindows(): void {
+    const { config, logger } = this.opts;
+    const { recovery, closed } = CrashRecovery.replay({
+      store: this.store!,
+      aggregator: this.aggregator,
+      windowMs: config.aggregation.window,
+      timeZone: config.site.timezone,
+      expectedPerWindow: this.built.expectedPerWindow,
+      logger,
+    });
+    this.recovery = recovery;
+    this.savedMark = this.store!.windowsClosedBefore() ?? -Infinity;
+    this.enqueue(closed);
+    this.saveWindowMark();
+  }
+
   /** Pipeline entry: clock guard (readings held until the clock is trusted), then process(). */
   ingest(readings: readonly Reading[]): void {
     if (!this.running) return;
@@ -169,6 +192,7 @@ export class Gateway {
   /** Quality checks, then aggregation and the raw batch. */
   private process(readings: readonly Reading[]): void {
     if (readings.length === 0) return;
+    this.recovery?.noteLive(readings);
     const checked = readings.map((r) => this.quality.check(r));
     this.aggregator.add(checked);
     this.rawBatch.push(...checked);
@@ -200,6 +224,7 @@ export class Gateway {
     if (held > 0) logger.warn({ held }, 'clock never trusted: held readings discarded');
     this.flushRaw();
     if (this.clock.trusted) this.enqueue(this.aggregator.flushAll(Date.now()));
+    this.saveWindowMark();
     await this.uplink?.stop();
     await Promise.all([...this.built.buses.values()].map((b) => b.close()));
     this.writes?.retryNow();
@@ -239,6 +264,22 @@ export class Gateway {
     if (!this.clock.trusted) return;
     this.process(this.quality.sweep(now));
     this.enqueue(this.aggregator.close(now - this.closeGraceMs));
+    this.saveWindowMark();
+  }
+
+  /**
+   * Once per closed window: the store learns that every window before the aggregator's "closed before"
+   * is summarised. Not while summaries wait in memory (store failing): those windows stay to rebuild.
+   */
+  private saveWindowMark(): void {
+    const before = this.aggregator.acceptsFrom();
+    if (before <= this.savedMark || !this.store || this.writes?.fault() !== undefined) return;
+    try {
+      this.store.markWindowsClosedBefore(before);
+      this.savedMark = before;
+    } catch (e) {
+      this.opts.logger.warn({ err: e instanceof Error ? e.message : String(e) }, 'window mark not saved; retried at the next window');
+    }
   }
 
   /** Logs once while the clock is not trusted, and once when it is. */
@@ -256,7 +297,9 @@ export class Gateway {
     const topic = summaryTopic(config.uplink.topicPrefix, config.site.id, config.gateway.id);
     let last: WindowSummary | undefined;
     for (const closed of summaries) {
-      const summary = (last = this.withDrops(closed));
+      const settled = this.recovery ? this.recovery.settle(closed) : closed;
+      if (!settled) continue; // rebuilt after a crash, but its summary had reached the outbox already
+      const summary = (last = this.withDrops(settled));
       const messages = buildOutboxMessages(summary, config.policy, config.uplink.format, topic, config.uplink.maxMessageBytes);
       for (const m of messages) this.writes?.enqueue(m);
       this.opts.onEvent?.({ type: 'summary', summary, messages });

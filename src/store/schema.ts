@@ -73,6 +73,16 @@ export const MIGRATIONS: readonly Migration[] = [
       INSERT INTO drops (what, n) VALUES ('raw', 0), ('summary', 0);
     `,
   },
+  {
+    version: 3,
+    description: 'gateway state that survives a crash (windows already summarised)',
+    sql: `
+      CREATE TABLE state (
+        name  TEXT    NOT NULL PRIMARY KEY,
+        value INTEGER NOT NULL
+      );
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -12,6 +12,7 @@ import { OutboxTable, type OutboxEntry } from './outbox.js';
 import { ReadingsTable, type PointClasses } from './readings.js';
 import { DEFAULT_DELIVERED_GRACE_MS, purgeExpired, type PurgeReport, type RetentionPolicy } from './retention.js';
 import { migrate } from './schema.js';
+import { WindowMark } from './window-mark.js';
 import { BUSY_TIMEOUT_MS, fileSize, unlock } from './unlock.js';
 
 export interface StoreOptions {
@@ -61,6 +62,7 @@ export class Store implements Outbox {
   private readonly readings: ReadingsTable;
   private readonly outbox: OutboxTable;
   private readonly drops: DropCounters;
+  private readonly mark: WindowMark;
   private readonly limits: SizeLimits;
   private readonly retention: RetentionPolicy;
   private readonly now: () => number;
@@ -77,6 +79,7 @@ export class Store implements Outbox {
     this.readings = new ReadingsTable(db, opts.pointClasses ?? new Map());
     this.outbox = new OutboxTable(db, this.now);
     this.drops = new DropCounters(db);
+    this.mark = new WindowMark(db);
     this.tables = { db, readings: this.readings, outbox: this.outbox, drops: this.drops };
     this.limits = { maxBytes: opts.maxBytes ?? DEFAULT_MAX_BYTES, maxOutboxBytes: opts.maxOutboxBytes ?? DEFAULT_MAX_OUTBOX_BYTES };
     this.retention = { byClass: opts.retention ?? {}, deliveredGraceMs: opts.deliveredGraceMs ?? DEFAULT_DELIVERED_GRACE_MS };
@@ -164,6 +167,25 @@ export class Store implements Outbox {
   /** The audit trail: pending and delivered messages, oldest first, bounded (MAX_ENTRIES_PER_QUERY). */
   outboxEntries(limit: number): OutboxEntry[] {
     return this.run('list outbox', () => this.outbox.entries(limit));
+  }
+
+  /** Every window ending at or before this instant was summarised (see window-mark.ts); undefined at first. */
+  windowsClosedBefore(): number | undefined {
+    return this.run('read window mark', () => this.mark.closedBefore());
+  }
+
+  markWindowsClosedBefore(ts: number): void {
+    this.run('write window mark', () => this.mark.setClosedBefore(ts));
+  }
+
+  /** Sampling time of the newest stored raw reading; undefined when there is none. */
+  lastReadingTs(): number | undefined {
+    return this.run('read last reading', () => this.mark.lastReadingTs());
+  }
+
+  /** Whether the outbox holds a message with this id, pending or delivered (audit trail). */
+  hasMessage(id: string): boolean {
+    return this.run('find message', () => this.mark.hasMessage(id));
   }
 
   /** Runs the retention now (it also runs about once a minute from appendReadings). */

@@ -20,8 +20,8 @@ export function buildOutboxMessages(
 ): OutboxMessage[] {
   const allowed = applyPolicy(summary, policy);
   const dropped = (summary.drops?.raw ?? 0) + (summary.drops?.summaries ?? 0);
-  // Drops go up even from a window the policy leaves empty: a gap must never be silent.
-  if (allowed.points.length === 0 && dropped === 0) return [];
+  // Drops and a crash gap go up even from a window the policy leaves empty: a gap must never be silent.
+  if (allowed.points.length === 0 && dropped === 0 && !(summary.recovered && summary.recovered.lost > 0)) return [];
   return encodeSummary(allowed, format, maxBytes).map((part) => ({
     id: part.id,
     topic,

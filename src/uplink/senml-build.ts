@@ -19,10 +19,23 @@ export function summaryToSenml(summary: WindowSummary): SenmlRecord[] {
   return [...senmlHeader(summary, summary.id), ...bodyGroups(summary).flat()];
 }
 
-/** The body in groups a split never cuts: the drops first (in the first part only, so they are counted once), then one group per point. */
+/**
+ * The body in groups a split never cuts: the drops and the recovery marking first (in the first part
+ * only, so they are counted once), then one group per point.
+ */
 export function bodyGroups(summary: WindowSummary): SenmlRecord[][] {
-  const drops = dropRecords(summary);
-  return [...(drops.length > 0 ? [drops] : []), ...summary.points.map((p) => pointRecords(summary, p))];
+  const local = [...dropRecords(summary), ...recoveredRecords(summary)];
+  return [...(local.length > 0 ? [local] : []), ...summary.points.map((p) => pointRecords(summary, p))];
+}
+
+/** A window rebuilt after a crash says so, whatever the policy, with its gap: the gap is never silent. */
+function recoveredRecords(summary: WindowSummary): SenmlRecord[] {
+  const { recovered } = summary;
+  if (!recovered) return [];
+  const records = [numberRecord('recovered/lost', recovered.lost)];
+  if (recovered.gapStart !== undefined) records.push(numberRecord('recovered/gap-start', recovered.gapStart / 1000, 's'));
+  if (recovered.gapEnd !== undefined) records.push(numberRecord('recovered/gap-end', recovered.gapEnd / 1000, 's'));
+  return records;
 }
 
 /**

@@ -52,7 +52,7 @@ const SITE = 'crash';
 const GATEWAY = 'gw';
 const READY_TIMEOUT_MS = 15_000;
 
-interface ChildRun {
+export interface ChildRun {
   readonly ingested: number;
   readonly enqueued: readonly string[];
 }
@@ -128,7 +128,7 @@ export async function runCrashHarness(opts: CrashHarnessOptions): Promise<CrashR
   };
 }
 
-function siteConfig(simPort: number, brokerUrl: string, store: { path: string; keyFile: string }): ConfigInput {
+export function siteConfig(simPort: number, brokerUrl: string, store: { path: string; keyFile: string }, window = '1s'): ConfigInput {
   return {
     site: { id: SITE, name: 'Crash harness', timezone: 'Europe/Paris', clock: { trust: 'always' } },
     gateway: { id: GATEWAY },
@@ -136,7 +136,7 @@ function siteConfig(simPort: number, brokerUrl: string, store: { path: string; k
     devices: [
       { id: 'meter', bus: 'plant', unit: 1, profile: 'eastron-sdm630', poll: '50ms', points: ['voltage_l1', 'current_l1', 'power_l1', 'power_total', 'frequency', 'energy_import'] },
     ],
-    aggregation: { window: '1s' },
+    aggregation: { window },
     store,
     uplink: { broker: brokerUrl, format: 'senml-json' },
     policy: { allow: [{ match: 'meter.*', statistics: ['count', 'mean', 'last'] }] },
@@ -158,7 +158,8 @@ function inspectStore(opts: { path: string; keyFile: string }, seen: Set<string>
   }
 }
 
-function runChild(configFile: string, how: { killAfterMs: number } | { stopAfterMs: number }): Promise<ChildRun> {
+/** Kills (SIGKILL) or stops (SIGTERM) the child that long after it is ready; a function is asked at that moment. */
+export function runChild(configFile: string, how: { killAfterMs: Delay } | { stopAfterMs: Delay }): Promise<ChildRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', CHILD, configFile], { stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
     let report = '';
@@ -171,7 +172,7 @@ function runChild(configFile: string, how: { killAfterMs: number } | { stopAfter
       report += c.toString();
       if (!before.includes('ready\n') && report.includes('ready\n')) {
         clearTimeout(readyTimeout);
-        timer = 'killAfterMs' in how ? setTimeout(() => child.kill('SIGKILL'), how.killAfterMs) : setTimeout(() => child.kill('SIGTERM'), how.stopAfterMs);
+        timer = 'killAfterMs' in how ? setTimeout(() => child.kill('SIGKILL'), ms(how.killAfterMs)) : setTimeout(() => child.kill('SIGTERM'), ms(how.stopAfterMs));
       }
     });
     child.once('error', reject);
@@ -218,6 +219,9 @@ export function countUnflaggedDuplicates(deliveries: readonly Delivery[]): numbe
   }
   return [...fullIdsByStart.values()].filter((ids) => ids.size > 1).length;
 }
+
+type Delay = number | (() => number);
+const ms = (delay: Delay): number => Math.max(0, typeof delay === 'function' ? delay() : delay);
 
 const uniform = (min: number, max: number): number => Math.round(min + Math.random() * (max - min));
 
