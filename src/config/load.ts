@@ -5,7 +5,7 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { errorMessage } from '../core/errors.js';
-import { FILE_PATH, formatPath, ROOT_PATH, type ConfigIssue } from './errors.js';
+import { FILE_PATH, formatPath, ROOT_PATH, type ConfigIssue, type ConfigPath } from './errors.js';
 import { explainZodIssue, pinIssue, type RawIssue } from './messages.js';
 import { crossCheck, type KnownProfiles } from './refs.js';
 import { configSchema, type Config } from './schema.js';
@@ -69,6 +69,13 @@ export function validateConfigRefs(config: Config, knownProfiles?: KnownProfiles
   const source = sourceOf.get(config);
   if (source) return pinAll(source, issues);
   return issues.map((i) => ({ file: '(in memory)', line: 1, col: 1, path: formatPath(i.path), message: i.message }));
+}
+
+/** A problem found later (e.g. a warning of the line budget), pinned to `path` of a loaded config. */
+export function configIssueAt(config: Config, path: ConfigPath, message: string): ConfigIssue {
+  const source = sourceOf.get(config);
+  if (source) return pinIssue(source, { path, message });
+  return { file: '(in memory)', line: 1, col: 1, path: formatPath(path), message };
 }
 
 const pinAll = (source: ConfigSource, issues: RawIssue[]): ConfigIssue[] => issues.map((issue) => pinIssue(source, issue));
