@@ -3,9 +3,9 @@
  * each pinned to the line and column to edit. A valid config comes back deeply frozen: it is
  * validated once at start and never changed at runtime (runtime state lives elsewhere).
  */
-import { readFile, stat } from 'node:fs/promises';
+import { isText, readAtMost, type BoundedRead } from '../core/bounded-read.js';
 import { errorMessage } from '../core/errors.js';
-import { FILE_PATH, formatPath, ROOT_PATH, type ConfigIssue } from './errors.js';
+import { FILE_PATH, formatPath, ROOT_PATH, type ConfigIssue, type ConfigPath } from './errors.js';
 import { explainZodIssue, pinIssue, type RawIssue } from './messages.js';
 import { crossCheck, type KnownProfiles } from './refs.js';
 import { configSchema, type Config } from './schema.js';
@@ -51,13 +51,16 @@ export function loadConfigText(text: string, file: string, options: LoadOptions 
 }
 
 export async function loadConfigFile(file: string, options: LoadOptions = {}): Promise<ConfigResult> {
+  let read: BoundedRead;
   try {
-    const { size } = await stat(file);
-    if (size > MAX_CONFIG_BYTES) return fileProblem(file, `file is ${size} bytes; a site config is at most ${MAX_CONFIG_BYTES} (wrong file?)`);
-    return loadConfigText(await readFile(file, 'utf8'), file, options);
+    read = await readAtMost(file, MAX_CONFIG_BYTES);
   } catch (e) {
     return fileProblem(file, `cannot read the file: ${errorMessage(e)}`);
   }
+  // Binary first: /dev/urandom is both, and "not a text file" is what the technician needs to hear.
+  if (!isText(read.bytes, read.overCap)) return fileProblem(file, 'not a text file (a site config is YAML text; wrong file?)');
+  if (read.overCap) return fileProblem(file, `file is over ${MAX_CONFIG_BYTES} bytes; a site config is at most that, usually a few kilobytes (wrong file?)`);
+  return loadConfigText(read.bytes.toString('utf8'), file, options);
 }
 
 /**
@@ -69,6 +72,13 @@ export function validateConfigRefs(config: Config, knownProfiles?: KnownProfiles
   const source = sourceOf.get(config);
   if (source) return pinAll(source, issues);
   return issues.map((i) => ({ file: '(in memory)', line: 1, col: 1, path: formatPath(i.path), message: i.message }));
+}
+
+/** A problem found later (e.g. a warning of the line budget), pinned to `path` of a loaded config. */
+export function configIssueAt(config: Config, path: ConfigPath, message: string): ConfigIssue {
+  const source = sourceOf.get(config);
+  if (source) return pinIssue(source, { path, message });
+  return { file: '(in memory)', line: 1, col: 1, path: formatPath(path), message };
 }
 
 const pinAll = (source: ConfigSource, issues: RawIssue[]): ConfigIssue[] => issues.map((issue) => pinIssue(source, issue));

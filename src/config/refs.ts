@@ -2,7 +2,9 @@
  * Checks the schema cannot express: references between sections and uniqueness. They run on the raw
  * data too (defensively), so a bad bus reference is reported alongside a typo elsewhere in the file.
  */
+import { ticDefaultLabels, ticPointName } from '../drivers/serial/tic/schema.js';
 import type { RawIssue } from './messages.js';
+import { policyGlobMatches } from './policy-match.js';
 import { isRecord } from './schema-walk.js';
 import { didYouMean } from './suggest.js';
 
@@ -94,6 +96,86 @@ function policyDeviceRefs(data: unknown, deviceIds: Set<string>): RawIssue[] {
   });
 }
 
+const strings = (v: unknown): string[] | undefined => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : undefined);
+
+/**
+ * The point names a device will report, or undefined when they cannot be known before it runs (a line
+ * device without `fields`, a Modbus device whose profile is not known here).
+ */
+function devicePoints(fields: Record<string, unknown>, known?: KnownProfiles): string[] | undefined {
+  switch (protocolOf(fields)) {
+    case 'modbus': {
+      const listed = strings(fields.points);
+      if (listed) return listed;
+      const profile = text(fields.profile);
+      return known instanceof Map && profile !== undefined && known.has(profile) ? [...known.get(profile)!] : undefined;
+    }
+    case 'tic': {
+      const tic = isRecord(fields.tic) ? fields.tic : {};
+      const mode = tic.mode === 'historique' || tic.mode === 'standard' ? tic.mode : 'auto';
+      return (strings(tic.labels) ?? ticDefaultLabels(mode)).map(ticPointName);
+    }
+    case 'sdi12': {
+      const values = isRecord(fields.sdi12) && Array.isArray(fields.sdi12.values) ? fields.sdi12.values : [];
+      return values.flatMap((v) => (isRecord(v) && typeof v.name === 'string' ? [v.name] : []));
+    }
+    case 'line': {
+      const f = isRecord(fields.line) ? fields.line.fields : undefined;
+      return isRecord(f) ? Object.keys(f) : undefined;
+    }
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * A rule whose pattern matches none of the site's points lets nothing through (`meter.power_totl`):
+ * the whole pattern is matched against every device.point. Rules naming an unknown device are
+ * policyDeviceRefs' to report; a device whose points are unknown here may match anything aimed at it.
+ */
+function policyPointRefs(data: unknown, devices: Entry[], known?: KnownProfiles): RawIssue[] {
+  const policy = isRecord(data) ? data.policy : undefined;
+  const keys: string[] = [];
+  const open: string[] = [];
+  for (const { fields } of devices) {
+    const id = text(fields.id);
+    if (id === undefined) continue;
+    const points = devicePoints(fields, known);
+    if (points === undefined) open.push(id);
+    else keys.push(...points.map((p) => `${id}.${p}`));
+  }
+  const deviceIds = new Set(devices.flatMap(({ fields }) => text(fields.id) ?? []));
+  return entries(policy, 'allow').flatMap(({ index, fields }) => {
+    const match = text(fields.match);
+    if (match === undefined || keys.some((k) => policyGlobMatches(match, k))) return [];
+    const device = match.slice(0, Math.max(0, match.indexOf('.')));
+    const wildDevice = device === '' || device.includes('*');
+    if (!wildDevice && !deviceIds.has(device)) return [];
+    if (open.some((id) => (wildDevice ? policyGlobMatches(device || '*', id) : id === device))) return [];
+    const hint = match.includes('*') ? '' : didYouMean(match, keys);
+    return [{ path: ['policy', 'allow', index, 'match'], message: `no point of this site matches "${match}"${hint}, so this rule allows nothing` }];
+  });
+}
+
+/** Per-point settings naming a point the device does not read would be silently ignored (or stop `run`). */
+function unknownPointSettings(devices: Entry[], known?: KnownProfiles): RawIssue[] {
+  return devices.flatMap(({ index, fields }) => {
+    if (protocolOf(fields) !== 'modbus') return [];
+    const points = devicePoints(fields, known);
+    if (points === undefined) return [];
+    const names = new Set(points);
+    return (['quality', 'pointPoll'] as const).flatMap((section) => {
+      const settings = fields[section];
+      if (!isRecord(settings)) return [];
+      // pointPoll against an explicit `points` list is the schema's check already.
+      if (section === 'pointPoll' && strings(fields.points)) return [];
+      return Object.keys(settings).flatMap((name) =>
+        names.has(name) ? [] : [{ path: ['devices', index, section, name], at: 'key' as const, message: `"${name}" is not one of this device's points${didYouMean(name, names)}` }],
+      );
+    });
+  });
+}
+
 /** Profile ids, or profile id -> its point names (then `points` and `writable` are checked too). */
 export type KnownProfiles = ReadonlySet<string> | ReadonlyMap<string, Iterable<string>>;
 
@@ -129,6 +211,8 @@ export function crossCheck(data: unknown, knownProfiles?: KnownProfiles): RawIss
     ...sharedUnits(devices),
     ...serialProtocolBuses(devices, buses),
     ...policyDeviceRefs(data, deviceIds),
+    ...policyPointRefs(data, devices, knownProfiles),
+    ...unknownPointSettings(devices, knownProfiles),
     ...(knownProfiles ? unknownProfiles(devices, knownProfiles) : []),
   ];
 }

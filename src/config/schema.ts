@@ -106,6 +106,14 @@ export const sdi12OptionsSchema = z.strictObject({
       }),
     )
     .min(1)
+    .superRefine((values, ctx) => {
+      // Two values of one name would be one point twice: the gateway refuses that at start.
+      const seen = new Set<string>();
+      values.forEach((v, i) => {
+        if (seen.has(v.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `"${v.name}" is already the name of an earlier value` });
+        seen.add(v.name);
+      });
+    })
     .describe('Names of the values aD0!... returns, in order'),
 });
 

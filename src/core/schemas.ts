@@ -5,13 +5,17 @@
 import { z } from 'zod';
 import { DURATION_PATTERN, parseDuration } from './duration.js';
 
-/** "10s", "5m", "7d" or a number of seconds. Parsed to milliseconds. */
+/**
+ * "10s", "5m", "7d" or a number of seconds. Parsed to whole milliseconds, at least 1: "0s" or 0.0001
+ * would round to 0 ms, which no poll, timeout or retention can mean (a poll of 0 ms would spin).
+ */
 export const duration = z
   .union([
     z.number().positive().describe('seconds'),
     z.string().regex(DURATION_PATTERN, 'write a duration such as 500ms, 10s, 5m, 2h or 7d'),
   ])
   .transform((v) => (typeof v === 'number' ? Math.round(v * 1000) : parseDuration(v)))
+  .refine((ms) => ms >= 1, 'a duration must be at least 1ms (0 would mean never waiting)')
   .describe('A duration: 500ms, 10s, 5m, 2h, 7d, or a number of seconds');
 
 export const pointQualitySchema = z.strictObject({

@@ -1,5 +1,6 @@
 /** Loads and checks a site config plus the profiles it names; every problem as FILE:LINE:COL. */
-import { formatIssue, loadConfigFile, type Config, type KnownProfiles } from '../config/index.js';
+import { configIssueAt, formatIssue, loadConfigFile, type Config, type ConfigIssue, type KnownProfiles } from '../config/index.js';
+import { planSite } from '../drivers/modbus/site-plan.js';
 import { PasserelleError } from '../core/errors.js';
 import { loadProfiles, type Profile } from '../profiles/index.js';
 
@@ -24,4 +25,24 @@ export async function loadSite(file: string): Promise<Site> {
   const result = await loadConfigFile(file, { knownProfiles: knownProfiles(profiles) });
   if (!result.ok) throw new ConfigRejected(result.errors.map(formatIssue));
   return { config: result.config, profiles };
+}
+
+/**
+ * The line budget's warnings (a poll shorter than one cycle of the device, a line over budget, a point
+ * the device cannot be asked for), each pinned to the config line to edit. Advice, not refusal: the
+ * gateway runs, reading as fast as the line allows.
+ */
+export function lineBudgetWarnings({ config, profiles }: Site): ConfigIssue[] {
+  const deviceIndex = new Map(config.devices.map((d, i) => [d.id, i]));
+  const busIndex = new Map(config.buses.map((b, i) => [b.id, i]));
+  return planSite(config, profiles).warnings.map((w) => {
+    const device = w.device === undefined ? undefined : deviceIndex.get(w.device);
+    const path =
+      device === undefined
+        ? ['buses', busIndex.get(w.bus) ?? 0]
+        : w.kind === 'cycle-exceeds-poll'
+          ? ['devices', device, 'poll']
+          : ['devices', device];
+    return configIssueAt(config, path, w.message);
+  });
 }

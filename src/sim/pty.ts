@@ -3,8 +3,8 @@
  * what is written to one path is read from the other. Tests and simulators use real ptys through
  * `serialport`, never a mock binding.
  */
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +19,18 @@ export interface PtyPair {
 }
 
 const READY_TIMEOUT_MS = 5000;
+
+/**
+ * Pairs still open when the process exits (a forced exit after a stop budget, an uncaught error): their
+ * socat is killed and their folder removed then, so nothing is left behind either way.
+ */
+const openPairs = new Map<ChildProcess, string>();
+process.on('exit', () => {
+  for (const [child, dir] of openPairs) {
+    child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
 
 export async function createPtyPair(): Promise<PtyPair> {
   const dir = await mkdtemp(join(tmpdir(), 'passerelle-pty-'));
@@ -38,6 +50,7 @@ export async function createPtyPair(): Promise<PtyPair> {
       throw new PasserelleError('E_PTY', `socat did not create the pty pair: ${stderr.trim() || 'timeout'}`);
     }
   }
+  openPairs.set(child, dir);
   return {
     a,
     b,
@@ -45,6 +58,7 @@ export async function createPtyPair(): Promise<PtyPair> {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       await exited;
       await rm(dir, { recursive: true, force: true });
+      openPairs.delete(child);
     },
   };
 }

@@ -108,9 +108,13 @@ export const writeAll = (port: SerialPort, bytes: Buffer): Promise<void> =>
     port.write(bytes, () => port.drain(() => resolve()));
   });
 
+/** How long stop() lets the step in progress finish before closing the port under it. */
+export const STOP_STEP_WAIT_MS = 250;
+
 /**
  * The loop of a streaming simulator: `step` runs until stop(), `pause` sleeps but wakes at once on stop,
- * and stop() closes the port after the step in progress.
+ * and stop() closes the port after the step in progress, or after STOP_STEP_WAIT_MS: when nobody reads
+ * the far end, a write (and its drain) never completes, and Ctrl-C must still stop the simulator.
  */
 export function runStreamingLoop(
   port: SerialPort,
@@ -133,7 +137,9 @@ export function runStreamingLoop(
     stop: async () => {
       running = false;
       wake?.();
-      await loop;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([loop, new Promise<void>((resolve) => (timer = setTimeout(resolve, STOP_STEP_WAIT_MS)))]);
+      clearTimeout(timer);
       await closeSimulatorPort(port);
     },
   };

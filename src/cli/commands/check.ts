@@ -1,12 +1,20 @@
 import { formatIssue, loadConfigFile } from '../../config/index.js';
 import { loadProfiles } from '../../profiles/index.js';
-import { knownProfiles } from '../load-site.js';
+import { knownProfiles, lineBudgetWarnings } from '../load-site.js';
 
-/** `passerelle check FILE`: 0 and "FILE: ok", or 1 and every problem as FILE:LINE:COL field: message. */
+/**
+ * `passerelle check FILE`: 0 and "FILE: ok", or 1 and every problem as FILE:LINE:COL field: message.
+ * The line budget's warnings (poll shorter than a cycle, line over budget) are printed, the exit stays 0:
+ * `run` logs the same ones and runs.
+ */
 export async function checkCommand(file: string): Promise<number> {
-  const result = await loadConfigFile(file, { knownProfiles: knownProfiles(loadProfiles()) });
+  const profiles = loadProfiles();
+  const result = await loadConfigFile(file, { knownProfiles: knownProfiles(profiles) });
   if (result.ok) {
-    process.stdout.write(`${file}: ok\n`);
+    const warnings = lineBudgetWarnings({ config: result.config, profiles });
+    for (const w of warnings) process.stderr.write(`${formatIssue({ ...w, message: `warning: ${w.message}` })}\n`);
+    const note = warnings.length === 0 ? '' : ` (${warnings.length} warning${warnings.length > 1 ? 's' : ''})`;
+    process.stdout.write(`${file}: ok${note}\n`);
     return 0;
   }
   for (const issue of result.errors) process.stderr.write(`${formatIssue(issue)}\n`);

@@ -4,7 +4,9 @@
  * code and message. Errors in the data are output, not failures: exit 0. Exit 1 when the input
  * cannot be read or the options are wrong.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { readAtMost } from '../../core/bounded-read.js';
 import { Option, type Command } from 'commander';
 import { errorMessage, PasserelleError } from '../../core/errors.js';
 import { formatIssue, loadConfigFile } from '../../config/index.js';
@@ -39,7 +41,9 @@ export function registerDecodeCommand(program: Command): void {
     .option('--config <file>', 'line: take the options of a line device from this site configuration')
     .option('--device <id>', 'line: the device of --config')
     .action(async (file: string | undefined, o: DecodeCommandOptions) => {
-      process.exitCode = await decodeCommand(file, o);
+      const code = await decodeCommand(file, o);
+      // A live port's pending read would keep the process waiting for bytes that may never come.
+      process.stdout.write('', () => process.exit(code));
     });
 }
 
@@ -47,7 +51,7 @@ export function registerDecodeCommand(program: Command): void {
 export async function decodeCommand(file: string | undefined, o: DecodeCommandOptions, out: CommandOutput = processOutput, stdin: NodeJS.ReadableStream = process.stdin): Promise<number> {
   try {
     const opts = await captureOptions(o);
-    const bytes = file === undefined || file === '-' ? await readStream(stdin) : await readCaptureFile(file);
+    const bytes = file === undefined || file === '-' ? await readStream(stdin) : await readCaptureFile(file, out);
     const records = decodeCapture(o.protocol, bytes, opts);
     out.stdout(records.map((r) => `${JSON.stringify(r)}\n`).join(''));
     return 0;
@@ -96,19 +100,52 @@ export function unescapeDelimiter(text: string): string {
   return text.replace(/\\([nrt\\])/g, (_, c: string) => ({ n: '\n', r: '\r', t: '\t', '\\': '\\' })[c] ?? c);
 }
 
-async function readCaptureFile(file: string): Promise<Buffer> {
-  let size: number;
+/** A live port or pipe is read up to this: about 18 minutes of TIC at 9600 baud. */
+export const MAX_LIVE_BYTES = 1024 * 1024;
+
+async function readCaptureFile(file: string, out: CommandOutput): Promise<Buffer> {
   try {
-    size = (await stat(file)).size;
+    // stat() says 0 bytes for a port, /dev/urandom or a pipe: their reads are bounded below instead.
+    if (!(await stat(file)).isFile()) return await readLive(file, out);
+    const read = await readAtMost(file, MAX_CAPTURE_BYTES);
+    if (read.overCap) throw new PasserelleError('E_DECODE_INPUT', `${file} is over ${MAX_CAPTURE_BYTES} bytes; split the capture`);
+    return read.bytes;
   } catch (e) {
+    if (e instanceof PasserelleError) throw e;
     throw new PasserelleError('E_DECODE_INPUT', `cannot read ${file}: ${errorMessage(e)}`);
   }
-  if (size > MAX_CAPTURE_BYTES) throw new PasserelleError('E_DECODE_INPUT', `${file} is ${size} bytes; split captures larger than ${MAX_CAPTURE_BYTES} bytes`);
-  try {
-    return await readFile(file);
-  } catch (e) {
-    throw new PasserelleError('E_DECODE_INPUT', `cannot read ${file}: ${errorMessage(e)}`);
-  }
+}
+
+/**
+ * A serial port (or a pipe) never ends by itself: say so, and decode what arrived when it closes, on
+ * Ctrl-C, or at MAX_LIVE_BYTES. The port's baud rate is not set here (stty or `passerelle run` does).
+ */
+function readLive(file: string, out: CommandOutput): Promise<Buffer> {
+  out.stderr(`passerelle decode: ${file} is a live port or pipe, not a saved capture: reading until it closes, Ctrl-C or ${MAX_LIVE_BYTES} bytes, then decoding\n`);
+  const stream = createReadStream(file, { highWaterMark: 4096 });
+  const chunks: Buffer[] = [];
+  let total = 0;
+  return new Promise((resolve, reject) => {
+    const finish = (note?: string) => {
+      process.off('SIGINT', onInterrupt);
+      stream.destroy();
+      if (note) out.stderr(`passerelle decode: ${note}\n`);
+      resolve(Buffer.concat(chunks, total));
+    };
+    const onInterrupt = () => finish(`Ctrl-C: decoding the ${total} bytes read`);
+    process.once('SIGINT', onInterrupt);
+    stream.on('data', (chunk: Buffer | string) => {
+      const kept = Buffer.from(chunk).subarray(0, MAX_LIVE_BYTES - total);
+      chunks.push(kept);
+      total += kept.length;
+      if (total >= MAX_LIVE_BYTES) finish(`stopped after ${MAX_LIVE_BYTES} bytes (the bound for a live input)`);
+    });
+    stream.once('end', () => finish());
+    stream.once('error', (e) => {
+      process.off('SIGINT', onInterrupt);
+      reject(e);
+    });
+  });
 }
 
 async function readStream(stream: NodeJS.ReadableStream): Promise<Buffer> {

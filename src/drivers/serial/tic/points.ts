@@ -7,12 +7,11 @@ import type { PointInfo } from '../../../core/types.js';
 import type { TicDeviceConfig } from '../../../config/schema.js';
 import type { TicMode } from './checksum.js';
 import { TIC_LABELS, type TicLabelInfo } from './labels.js';
+import { ticDefaultLabels, ticPointName } from './schema.js';
+
+export { ticPointName };
 
 export type TicModeOption = TicMode | 'auto';
-
-export function ticPointName(label: string): string {
-  return label.toLowerCase().replace(/-1$/, '_prev').replace(/\+1$/, '_next').replace(/[^a-z0-9_]/g, '_');
-}
 
 export const ticModeOf = (device: TicDeviceConfig): TicModeOption => device.tic?.mode ?? 'auto';
 
@@ -29,10 +28,7 @@ export function ticLabelInfo(label: string): Omit<TicLabelInfo, 'mode'> {
  */
 export function ticKeptLabels(device: TicDeviceConfig): string[] {
   if (device.tic?.labels) return [...new Set(device.tic.labels)];
-  const mode = ticModeOf(device);
-  return Object.entries(TIC_LABELS)
-    .filter(([, info]) => info.numeric && (mode === 'auto' || info.mode === mode))
-    .map(([label]) => label);
+  return ticDefaultLabels(ticModeOf(device));
 }
 
 export function ticPointInfos(device: TicDeviceConfig): PointInfo[] {
