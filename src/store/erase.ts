@@ -1,6 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { withInstanceLock } from './instance-lock.js';
+import { errorMessage } from '../core/errors.js';
 import { nextKeyPath, resolveKeySource } from './key-source.js';
 import { fsyncDirectory } from './keyfile.js';
 import { overwriteAndRemove } from './wipe.js';
@@ -18,6 +19,8 @@ export interface ErasedFile {
 export interface EraseReport {
   /** Files overwritten with random bytes, flushed, then deleted. */
   readonly erased: readonly ErasedFile[];
+  /** Files left untouched because they are not the store's (a link, another owner...): why, per file. */
+  readonly refused: readonly { readonly path: string; readonly reason: string }[];
   /** A systemd credential holding the key: Passerelle cannot delete it (see docs/store.md). */
   readonly credentialKept?: string;
 }
@@ -52,12 +55,18 @@ async function eraseUnlocked(config: EraseTarget, env: NodeJS.ProcessEnv): Promi
     `${path}-journal`,
   ];
   const erased: ErasedFile[] = [];
+  const refused: { path: string; reason: string }[] = [];
   for (const file of candidates) {
-    const bytes = overwriteAndRemove(file);
-    if (bytes !== undefined) erased.push({ path: file, bytes });
+    try {
+      const bytes = overwriteAndRemove(file);
+      if (bytes !== undefined) erased.push({ path: file, bytes });
+    } catch (e) {
+      // A planted link or a foreign file is never followed nor overwritten; the other files are still wiped.
+      refused.push({ path: file, reason: errorMessage(e) });
+    }
   }
   for (const dir of new Set([dirname(path), dirname(keyFile)])) fsyncDirectory(dir);
-  return source.kind === 'credential' ? { erased, credentialKept: source.path } : { erased };
+  return source.kind === 'credential' ? { erased, refused, credentialKept: source.path } : { erased, refused };
 }
 
 /** `<keyFile>.<pid>.<random>.tmp`: what keyfile.ts leaves if killed between write and rename. */

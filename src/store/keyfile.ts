@@ -1,40 +1,33 @@
 import { randomBytes } from 'node:crypto';
-import {
-  closeSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  statSync,
-  unlinkSync,
-  writeSync,
-  type Stats,
-} from 'node:fs';
+import { closeSync, fchownSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { PasserelleError } from '../core/errors.js';
+import { readSecretFile } from '../core/secret-file.js';
+import { storeFileRules } from './store-files.js';
 
 /** The store key is 256 bits, kept as 64 hex characters and a newline. */
 export const KEY_BYTES = 32;
 const KEY_FILE_PATTERN = /^[0-9a-fA-F]{64}\n?$/;
 /** Anything longer than hex + CRLF is not a key file; we refuse without reading it (bounded read). */
 const KEY_FILE_MAX_BYTES = 2 * KEY_BYTES + 2;
-const GROUP_OTHER_BITS = 0o077;
 
 /**
  * Returns the store key from `path`, creating a fresh random key there on first start.
  * Errors name the file and the fix, never the key bytes.
  */
 export function loadOrCreateKey(path: string): Buffer {
-  const stat = statIfExists(path);
-  return stat ? readKeyFile(path, stat) : createKeyFile(path);
+  return readKeyFile(path, 'file') ?? createKeyFile(path);
 }
 
-/** Reads an existing key (file or systemd credential), with the same permission and format checks; never creates one. */
-export function readExistingKey(path: string): Buffer {
-  const stat = statIfExists(path);
-  if (!stat) throw new PasserelleError('E_KEY_MISSING', `key file ${path} does not exist`);
-  return readKeyFile(path, stat);
+/**
+ * Reads an existing key (file or systemd credential), with the same checks; never creates one.
+ * systemd lets the service user read a credential through an ACL, whose mask shows as group bits:
+ * a credential is refused only when others may read it.
+ */
+export function readExistingKey(path: string, kind: 'file' | 'credential' = 'file'): Buffer {
+  const key = readKeyFile(path, kind);
+  if (!key) throw new PasserelleError('E_KEY_MISSING', `key file ${path} does not exist`);
+  return key;
 }
 
 /**
@@ -42,9 +35,9 @@ export function readExistingKey(path: string): Buffer {
  * directory entry before returning: used for the `.next` key of a rotation, which must be durable
  * before the database is re-keyed.
  */
-export function writeNewKeyFile(path: string, key: Buffer): void {
+export function writeNewKeyFile(path: string, key: Buffer, owner?: FileOwner): void {
   try {
-    writePrivateFile(path, Buffer.from(`${key.toString('hex')}\n`, 'latin1'));
+    writePrivateFile(path, Buffer.from(`${key.toString('hex')}\n`, 'latin1'), owner);
     fsyncDirectory(dirname(path));
   } catch (e) {
     throw keyIoError(`cannot write key file ${path}`, e);
@@ -61,26 +54,20 @@ export function replaceKeyFile(from: string, to: string): void {
   }
 }
 
-function statIfExists(path: string): Stats | undefined {
+/** A key file is checked like every secret (core/secret-file.ts): no link, an allowed owner, private. */
+function readKeyFile(path: string, kind: 'file' | 'credential'): Buffer | undefined {
+  const rules =
+    kind === 'credential'
+      ? { what: 'key file', refusedBits: 0o007, maxBytes: KEY_FILE_MAX_BYTES, codes: KEY_CODES }
+      : storeFileRules(path, 'key file', { maxBytes: KEY_FILE_MAX_BYTES, codes: KEY_CODES });
+  let raw: Buffer | undefined;
   try {
-    return statSync(path);
+    raw = readSecretFile(path, rules);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw keyIoError(`cannot inspect key file ${path}`, e);
+    if (e instanceof PasserelleError && e.code === 'E_KEY_SIZE') throw malformed(path);
+    throw e;
   }
-}
-
-function readKeyFile(path: string, stat: Stats): Buffer {
-  if (!stat.isFile()) throw new PasserelleError('E_KEY_FORMAT', `key file ${path} is not a regular file`);
-  if ((stat.mode & GROUP_OTHER_BITS) !== 0) {
-    const mode = (stat.mode & 0o777).toString(8).padStart(4, '0');
-    throw new PasserelleError(
-      'E_KEY_PERMS',
-      `key file ${path} is accessible to other users (mode ${mode}); only the gateway user may read it: run chmod 600 ${path}`,
-    );
-  }
-  if (stat.size > KEY_FILE_MAX_BYTES) throw malformed(path);
-  const raw = readOrThrow(path);
+  if (!raw) return undefined;
   try {
     const text = raw.toString('latin1');
     if (!KEY_FILE_PATTERN.test(text)) throw malformed(path);
@@ -90,13 +77,15 @@ function readKeyFile(path: string, stat: Stats): Buffer {
   }
 }
 
-function readOrThrow(path: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (e) {
-    throw keyIoError(`cannot read key file ${path}`, e);
-  }
-}
+const KEY_CODES = {
+  link: 'E_KEY_LINK',
+  type: 'E_KEY_FORMAT',
+  perms: 'E_KEY_PERMS',
+  owner: 'E_KEY_OWNER',
+  size: 'E_KEY_SIZE',
+  moved: 'E_KEY_LINK',
+  io: 'E_KEY_IO',
+} as const;
 
 const malformed = (path: string): PasserelleError =>
   new PasserelleError(
@@ -124,10 +113,17 @@ function createKeyFile(path: string): Buffer {
   }
 }
 
-function writePrivateFile(path: string, content: Buffer): void {
+/** Who a new key file must belong to: the old key's owner, so a rotation run as root leaves a key the service can read. */
+export interface FileOwner {
+  readonly uid: number;
+  readonly gid: number;
+}
+
+function writePrivateFile(path: string, content: Buffer, owner?: FileOwner): void {
   // 'wx' refuses to follow or reuse an existing file; 0600 is set at creation, never widened by umask.
   const fd = openSync(path, 'wx', 0o600);
   try {
+    if (owner) fchownSync(fd, owner.uid, owner.gid);
     writeSync(fd, content);
     fsyncSync(fd);
   } finally {

@@ -1,13 +1,15 @@
 import type Database from 'better-sqlite3-multiple-ciphers';
 import { randomBytes } from 'node:crypto';
+import { lstatSync } from 'node:fs';
 import { PasserelleError } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import { applyRekey, assertCipher, type StoreCipher } from './cipher.js';
 import { storeError } from './errors.js';
 import { withInstanceLock } from './instance-lock.js';
 import { nextKeyPath, resolveKeySource } from './key-source.js';
-import { KEY_BYTES, replaceKeyFile, writeNewKeyFile } from './keyfile.js';
+import { KEY_BYTES, replaceKeyFile, writeNewKeyFile, type FileOwner } from './keyfile.js';
 import { fileSize, unlock } from './unlock.js';
+import { overwriteInPlace, zeroFile } from './wipe.js';
 
 export interface RotateOptions {
   readonly path: string;
@@ -20,7 +22,7 @@ export interface RotateOptions {
 }
 
 /** The durable steps of a rotation, in order. A crash between any two leaves an openable store. */
-export type RotationStep = 'next-key-written' | 'rekeyed' | 'key-file-replaced';
+export type RotationStep = 'next-key-written' | 'journal-zeroed' | 'rekeyed' | 'old-key-wiped' | 'key-file-replaced';
 
 export interface RotateReport {
   readonly path: string;
@@ -32,8 +34,10 @@ export interface RotateReport {
  * Re-keys the store in place with a fresh random key:
  *   1. the new key goes to `<keyFile>.next` (0600, fsynced with its directory entry);
  *   2. the database is re-keyed in one transaction (rollback journal: SQLite3MultipleCiphers cannot
- *      re-key in WAL mode), then put back in WAL mode;
- *   3. `.next` is renamed over the key file.
+ *      re-key in WAL mode); the journal, which holds every page under the old key, is overwritten with
+ *      zeros (PERSIST mode keeps it for that; zeros keep it "not hot"), then the store goes back to WAL;
+ *   3. the old key is overwritten in place, then `.next` is renamed over it (same owner as the old key,
+ *      so a rotation run as root leaves a key the service can still read).
  * At the next open, unlock.ts settles a rotation a crash interrupted (whichever key opens the store wins).
  * The gateway must be stopped: leaving WAL mode needs the only connection, otherwise E_STORE_BUSY.
  */
@@ -59,16 +63,19 @@ function rotateUnlocked(opts: RotateOptions): RotateReport {
   }
   const db = unlock(opts.path, source, cipher, logger);
   const next = nextKeyPath(opts.keyFile);
+  const owner = ownerOf(opts.keyFile);
   try {
     leaveWalMode(db, opts.path);
     const key = randomBytes(KEY_BYTES);
     try {
-      writeNewKeyFile(next, key);
+      writeNewKeyFile(next, key, owner);
       opts.onStep?.('next-key-written');
       applyRekey(db, cipher, key);
     } finally {
       key.fill(0);
     }
+    zeroFile(`${opts.path}-journal`);
+    opts.onStep?.('journal-zeroed');
     db.pragma('journal_mode = WAL');
     opts.onStep?.('rekeyed');
   } catch (e) {
@@ -76,6 +83,9 @@ function rotateUnlocked(opts: RotateOptions): RotateReport {
   } finally {
     db.close();
   }
+  // A crash from here on: the old key no longer opens the store, `.next` does; unlock.ts completes it.
+  overwriteInPlace(opts.keyFile);
+  opts.onStep?.('old-key-wiped');
   replaceKeyFile(next, opts.keyFile);
   opts.onStep?.('key-file-replaced');
   logger.info({ path: opts.path, keyFile: opts.keyFile }, 'store key rotated');
@@ -87,12 +97,19 @@ function leaveWalMode(db: Database.Database, path: string): void {
     new PasserelleError('E_STORE_BUSY', `store ${path} is open in another process (is the gateway running?); stop it before rotating the key`, true);
   try {
     db.pragma('wal_checkpoint(TRUNCATE)');
-    const mode = db.pragma('journal_mode = DELETE', { simple: true });
-    if (mode !== 'delete') throw busy();
+    // PERSIST, not DELETE: SQLite would unlink the journal unwiped; rotate overwrites it first.
+    const mode = db.pragma('journal_mode = PERSIST', { simple: true });
+    if (mode !== 'persist') throw busy();
   } catch (e) {
     if (e instanceof PasserelleError) throw e;
     const code = (e as { code?: unknown }).code;
     if (typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'))) throw busy();
     throw e;
   }
+}
+
+/** The old key's owner: the new key file gets it (a rotation run as root must not leave a root-only key). */
+function ownerOf(keyFile: string): FileOwner {
+  const { uid, gid } = lstatSync(keyFile);
+  return { uid, gid };
 }

@@ -1,11 +1,13 @@
 import Database from 'better-sqlite3-multiple-ciphers';
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, copyFileSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
+import { closeSync, constants, fchmodSync, readSync, copyFileSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { PasserelleError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { applyKey, isWrongKeyError, type StoreCipher } from './cipher.js';
+import { openSecretFile } from '../core/secret-file.js';
 import { storeError } from './errors.js';
+import { storeFileRules } from './store-files.js';
 import { nextKeyPath, type KeySource } from './key-source.js';
 import { loadOrCreateKey, readExistingKey, replaceKeyFile } from './keyfile.js';
 import { overwriteAndRemove } from './wipe.js';
@@ -19,6 +21,7 @@ export const BUSY_TIMEOUT_MS = 5000;
  * crash interrupted is settled first (see settleInterruptedRotation).
  */
 export function unlock(path: string, source: KeySource, cipher: StoreCipher, logger: Logger): Database.Database {
+  checkDatabaseFiles(path, logger);
   const hasData = fileSize(path) > 0;
   if (source.kind === 'file') settleInterruptedRotation(path, source.path, cipher, hasData, logger);
   if (hasData && !existsSync(source.path)) {
@@ -30,7 +33,7 @@ export function unlock(path: string, source: KeySource, cipher: StoreCipher, log
   }
   const key = loadKey(source, logger);
   try {
-    ensureDatabaseFile(path);
+    ensureDatabaseFile(path, logger);
     verifyKey(path, cipher, key);
     return connect(path, cipher, key, false);
   } finally {
@@ -39,7 +42,7 @@ export function unlock(path: string, source: KeySource, cipher: StoreCipher, log
 }
 
 function loadKey(source: KeySource, logger: Logger): Buffer {
-  if (source.kind === 'credential') return readExistingKey(source.path);
+  if (source.kind === 'credential') return readExistingKey(source.path, 'credential');
   const keyExisted = existsSync(source.path);
   const key = loadOrCreateKey(source.path);
   if (!keyExisted) logger.warn({ keyFile: source.path }, 'created a new store key file; back it up, the store cannot be read without it');
@@ -58,12 +61,15 @@ function loadKey(source: KeySource, logger: Logger): Buffer {
 export function settleInterruptedRotation(path: string, keyFile: string, cipher: StoreCipher, hasData: boolean, logger: Logger): void {
   const next = nextKeyPath(keyFile);
   if (!existsSync(next)) return;
-  if (!hasData || fileSize(`${path}-journal`) > 0 || opensWith(path, cipher, keyFile)) {
+  const journal = `${path}-journal`;
+  if (!hasData || hasHotJournal(journal) || opensWith(path, cipher, keyFile)) {
     overwriteAndRemove(next);
     logger.warn({ keyFile }, 'an interrupted key rotation was rolled back; the store keeps its current key');
     return;
   }
   if (opensWith(path, cipher, next)) {
+    // The re-key committed: its journal (pages under the old key) may not have been zeroed yet.
+    overwriteAndRemove(journal);
     replaceKeyFile(next, keyFile);
     logger.warn({ keyFile }, 'an interrupted key rotation was completed; the store uses the new key');
     return;
@@ -75,17 +81,34 @@ export function settleInterruptedRotation(path: string, keyFile: string, cipher:
   );
 }
 
+/**
+ * SQLite rolls a journal back only when it is "hot": not empty and its first byte not zero (a committed
+ * journal in PERSIST mode has its header zeroed).
+ */
+function hasHotJournal(journal: string): boolean {
+  const opened = openSecretFile(journal, storeFileRules(journal, 'store file', { refusedBits: 0, codes: STORE_FILE_CODES }));
+  if (!opened) return false;
+  try {
+    const first = Buffer.alloc(1);
+    return readSync(opened.fd, first, 0, 1, 0) === 1 && first[0] !== 0;
+  } finally {
+    closeSync(opened.fd);
+  }
+}
+
 function opensWith(path: string, cipher: StoreCipher, keyFile: string): boolean {
   if (!existsSync(keyFile)) return false;
-  const key = readExistingKey(keyFile);
+  let key: Buffer | undefined;
   try {
+    key = readExistingKey(keyFile);
     verifyKey(path, cipher, key);
     return true;
   } catch (e) {
-    if (e instanceof PasserelleError && e.code === 'E_STORE_KEY') return false;
+    // E_KEY_FORMAT: an old key overwritten by a rotation that a crash stopped before the rename.
+    if (e instanceof PasserelleError && (e.code === 'E_STORE_KEY' || e.code === 'E_KEY_FORMAT')) return false;
     throw e;
   } finally {
-    key.fill(0);
+    key?.fill(0);
   }
 }
 
@@ -140,14 +163,45 @@ export function connect(path: string, cipher: StoreCipher, key: Buffer, readonly
 }
 
 /** An empty file is a new database to SQLite; creating it ourselves sets mode 0600 (SQLite would use 0644). */
-function ensureDatabaseFile(path: string): void {
+function ensureDatabaseFile(path: string, logger: Logger): void {
   try {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    closeSync(openSync(path, 'a', 0o600));
+    closeSync(openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND | constants.O_NOFOLLOW, 0o600));
   } catch (e) {
     throw storeError('create', path, e);
   }
+  checkDatabaseFiles(path, logger);
 }
+
+/**
+ * The database and its companions are checked like every secret before SQLite opens them: no link, no
+ * foreign owner (refused). One readable by group/others (a store made by a tool with SQLite's default
+ * 0644) holds only encrypted pages: it is made private (0600) rather than refused, and said.
+ */
+export function checkDatabaseFiles(path: string, logger: Logger): void {
+  const rules = storeFileRules(path, 'store file', { codes: STORE_FILE_CODES, refusedBits: 0 });
+  for (const file of [path, `${path}-wal`, `${path}-shm`, `${path}-journal`]) {
+    const opened = openSecretFile(file, rules);
+    if (!opened) continue;
+    try {
+      if ((opened.stat.mode & 0o077) !== 0) {
+        fchmodSync(opened.fd, opened.stat.mode & 0o700);
+        logger.warn({ file, mode: (opened.stat.mode & 0o777).toString(8) }, 'store file was accessible to other users; made private (0600)');
+      }
+    } finally {
+      closeSync(opened.fd);
+    }
+  }
+}
+
+const STORE_FILE_CODES = {
+  link: 'E_STORE_LINK',
+  type: 'E_STORE_PATH',
+  perms: 'E_STORE_PERMS',
+  owner: 'E_STORE_OWNER',
+  moved: 'E_STORE_LINK',
+  io: 'E_STORE_IO',
+} as const;
 
 export function fileSize(path: string): number {
   try {

@@ -16,12 +16,16 @@ export async function eraseCommand(configFile: string, opts: EraseCommandOptions
   if (!opts.yes) await confirm(config.site.id, config.store.path);
   const report = await eraseLocalData(config);
   for (const file of report.erased) process.stdout.write(`erased ${file.path} (${file.bytes} bytes overwritten)\n`);
-  if (report.erased.length === 0) process.stdout.write('nothing to erase: no local data found\n');
+  if (report.erased.length === 0 && report.refused.length === 0) process.stdout.write('nothing to erase: no local data found\n');
   if (report.credentialKept) {
     process.stdout.write(
       `the key came from the systemd credential ${report.credentialKept}: remove its encrypted source ` +
         `(LoadCredentialEncrypted= in the unit) to finish\n`,
     );
+  }
+  if (report.refused.length > 0) {
+    const lines = report.refused.map((r) => `not erased: ${r.reason}`);
+    throw new CliExit(1, [...lines, 'passerelle erase: some files were left untouched (see above); check them, then run again'].join('\n'));
   }
 }
 
