@@ -192,7 +192,11 @@ export class Gateway {
   /** Quality checks, then aggregation and the raw batch. */
   private process(readings: readonly Reading[]): void {
     if (readings.length === 0) return;
-    this.recovery?.noteLive(readings);
+    const firstLive = this.recovery?.noteLive(readings);
+    if (firstLive !== undefined) {
+      this.enqueue(this.aggregator.close(firstLive - this.closeGraceMs));
+      this.saveWindowMark();
+    }
     const checked = readings.map((r) => this.quality.check(r));
     this.aggregator.add(checked);
     this.rawBatch.push(...checked);
