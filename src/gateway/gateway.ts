@@ -5,6 +5,9 @@
  * reaches RAW_BATCH_MAX readings. A power cut loses at most one batch of raw readings; summaries are
  * written to the outbox as soon as their window closes.
  *
+ * One gateway per store (the instance lock, taken first). After a crash, start() rebuilds the windows
+ * the previous run left unsummarised from the stored readings and sends them marked (recovery.ts).
+ *
  * Shutdown order: stop polling, flush the raw batch, close open windows into summaries, deliver what
  * the broker takes within the stop budget, publish `offline`, close buses and the store.
  */
