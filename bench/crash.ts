@@ -15,5 +15,6 @@ export async function run(args: string[]): Promise<void> {
     lostAcked: report.lostAcked,
     duplicatesUnflagged: report.duplicatesUnflagged,
     maxRawLoss: report.maxRawLoss,
+    windowsMissing: report.windowsMissing,
   });
 }

@@ -5,6 +5,9 @@
  * reaches RAW_BATCH_MAX readings. A power cut loses at most one batch of raw readings; summaries are
  * written to the outbox as soon as their window closes.
  *
+ * One gateway per store (the instance lock, taken first). After a crash, start() rebuilds the windows
+ * the previous run left unsummarised from the stored readings and sends them marked (recovery.ts).
+ *
  * Shutdown order: stop polling, flush the raw batch, close open windows into summaries, deliver what
  * the broker takes within the stop budget, publish `offline`, close buses and the store.
  */
@@ -192,7 +195,11 @@ export class Gateway {
   /** Quality checks, then aggregation and the raw batch. */
   private process(readings: readonly Reading[]): void {
     if (readings.length === 0) return;
-    this.recovery?.noteLive(readings);
+    const firstLive = this.recovery?.noteLive(readings);
+    if (firstLive !== undefined) {
+      this.enqueue(this.aggregator.close(firstLive - this.closeGraceMs));
+      this.saveWindowMark();
+    }
     const checked = readings.map((r) => this.quality.check(r));
     this.aggregator.add(checked);
     this.rawBatch.push(...checked);

@@ -63,10 +63,15 @@ export class CrashRecovery {
     return { recovery, closed };
   }
 
-  /** The first live reading ends the gap. */
-  noteLive(readings: readonly Reading[]): void {
-    if (this.firstLiveTs !== undefined || this.pending.size === 0 || readings.length === 0) return;
+  /**
+   * The first live reading ends the gap; returns its time that once (undefined otherwise), so that the
+   * gateway closes at once the rebuilt windows it proves over, before the aggregator takes it as "ahead"
+   * of them (after a downtime of several windows, or a clock trusted only later).
+   */
+  noteLive(readings: readonly Reading[]): number | undefined {
+    if (this.firstLiveTs !== undefined || this.pending.size === 0 || readings.length === 0) return undefined;
     this.firstLiveTs = Math.min(...readings.map((r) => r.ts));
+    return this.firstLiveTs;
   }
 
   /**

@@ -60,7 +60,8 @@ describe('CrashRecovery', () => {
     }
     // The newest window goes on with live readings; the gap runs from the last stored one to the first live one.
     const live = readings(T0 + 2.8 * W, T0 + 3 * W);
-    recovery.noteLive(live);
+    expect(recovery.noteLive(live)).toBe(T0 + 2.8 * W);
+    expect(recovery.noteLive(live)).toBeUndefined(); // once
     aggregator.add(live);
     const [third] = aggregator.close(T0 + 3 * W);
     expect(third!.points.map((p) => p.count)).toEqual([300 + 120, 300 + 120]);
@@ -69,6 +70,19 @@ describe('CrashRecovery', () => {
     // A summary of a window not rebuilt passes unchanged.
     const later = { ...third!, start: T0 + 3 * W, end: T0 + 4 * W };
     expect(recovery.settle(later)).toBe(later);
+  });
+
+  it('after a downtime of many windows, closing at the first live reading (as the gateway does) keeps live readings from being "ahead"', () => {
+    const { store, aggregator, ctx } = setup();
+    store.markWindowsClosedBefore(T0);
+    store.appendReadings(readings(T0, T0 + 30_000));
+    const { recovery } = CrashRecovery.replay(ctx);
+    const live = readings(T0 + 6 * W, T0 + 6 * W + 1000);
+    const firstLive = recovery.noteLive(live)!;
+    const [rebuilt] = aggregator.close(firstLive - 2000);
+    aggregator.add(live);
+    expect(recovery.settle(rebuilt!)?.recovered).toEqual({ gapStart: T0 + 29_900, gapEnd: T0 + W, lost: Math.round((1200 * (W - 29_900)) / W) });
+    expect(aggregator.stats().ahead).toBe(0);
   });
 
   it('never rebuilds a window whose summary reached the outbox (killed between the outbox write and the mark)', () => {
