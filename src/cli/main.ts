@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** The `passerelle` command. Each subcommand lives in commands/; this file only parses arguments. */
+import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { errorMessage, isPasserelleError } from '../core/errors.js';
 import { renderConfigJsonSchema } from '../config/index.js';
@@ -20,8 +21,11 @@ import { registerScanCommand } from './commands/scan.js';
 const logLevel = () =>
   new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info');
 
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
 const program = new Command()
   .name('passerelle')
+  .version(version, '-V, --version', 'print the version')
   .description('Edge gateway: Modbus and serial sensors to minimal, policy-checked MQTT summaries')
   .showHelpAfterError();
 
