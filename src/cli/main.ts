@@ -90,12 +90,22 @@ program
   .option('--yes', 'do not ask for confirmation', false)
   .action((o: { config: string; yes: boolean }) => eraseCommand(o.config, { yes: o.yes }));
 
+/**
+ * Exit codes, the same for every command (README, "Exit codes"): 0 done; 1 what it was given is wrong
+ * (options, a config, a capture) or what it found is incomplete; 2 what it works with failed (a port, a
+ * device, the broker, the store); 70 a bug; 130 a second Ctrl-C.
+ */
+const EXIT_INPUT = 1;
+const EXIT_OUTSIDE = 2;
+const EXIT_BUG = 70;
+const INPUT_ERRORS = new Set(['E_CLI_USAGE', 'E_CLI_IDS', 'E_CLI_ADDRESS', 'E_CONFIG']);
+
 program.parseAsync().catch((e: unknown) => {
   if (e instanceof CliExit || e instanceof ConfigRejected) {
     process.stderr.write(`${e.message}\n`);
-    process.exit(e instanceof CliExit ? e.exitCode : 1);
+    process.exit(e instanceof CliExit ? e.exitCode : EXIT_INPUT);
   }
   const code = isPasserelleError(e) ? `${e.code}: ` : '';
   process.stderr.write(`passerelle: ${code}${errorMessage(e)}\n`);
-  process.exit(isPasserelleError(e) ? 2 : 70);
+  process.exit(isPasserelleError(e) ? (INPUT_ERRORS.has(e.code) ? EXIT_INPUT : EXIT_OUTSIDE) : EXIT_BUG);
 });
