@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** The `passerelle` command. Each subcommand lives in commands/; this file only parses arguments. */
+import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { errorMessage, isPasserelleError } from '../core/errors.js';
 import { renderConfigJsonSchema } from '../config/index.js';
@@ -20,8 +21,11 @@ import { registerScanCommand } from './commands/scan.js';
 const logLevel = () =>
   new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info');
 
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
 const program = new Command()
   .name('passerelle')
+  .version(version, '-V, --version', 'print the version')
   .description('Edge gateway: Modbus and serial sensors to minimal, policy-checked MQTT summaries')
   .showHelpAfterError();
 
@@ -86,12 +90,22 @@ program
   .option('--yes', 'do not ask for confirmation', false)
   .action((o: { config: string; yes: boolean }) => eraseCommand(o.config, { yes: o.yes }));
 
+/**
+ * Exit codes, the same for every command (README, "Exit codes"): 0 done; 1 what it was given is wrong
+ * (options, a config, a capture) or what it found is incomplete; 2 what it works with failed (a port, a
+ * device, the broker, the store); 70 a bug; 130 a second Ctrl-C.
+ */
+const EXIT_INPUT = 1;
+const EXIT_OUTSIDE = 2;
+const EXIT_BUG = 70;
+const INPUT_ERRORS = new Set(['E_CLI_USAGE', 'E_CLI_IDS', 'E_CLI_ADDRESS', 'E_CONFIG']);
+
 program.parseAsync().catch((e: unknown) => {
   if (e instanceof CliExit || e instanceof ConfigRejected) {
     process.stderr.write(`${e.message}\n`);
-    process.exit(e instanceof CliExit ? e.exitCode : 1);
+    process.exit(e instanceof CliExit ? e.exitCode : EXIT_INPUT);
   }
   const code = isPasserelleError(e) ? `${e.code}: ` : '';
   process.stderr.write(`passerelle: ${code}${errorMessage(e)}\n`);
-  process.exit(isPasserelleError(e) ? 2 : 70);
+  process.exit(isPasserelleError(e) ? (INPUT_ERRORS.has(e.code) ? EXIT_INPUT : EXIT_OUTSIDE) : EXIT_BUG);
 });

@@ -2,7 +2,7 @@
  * The parsed YAML text kept beside the data, so that any field path can be mapped back to the line and
  * column a technician has to edit.
  */
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type Pair } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type Pair, type YAMLError } from 'yaml';
 import { formatPath, type ConfigIssue, type ConfigPath } from './errors.js';
 
 export interface Position {
@@ -27,22 +27,43 @@ export class ConfigSource {
   private readonly doc: Document.Parsed;
 
   constructor(
-    text: string,
+    private readonly text: string,
     readonly file: string,
   ) {
     // merge: `<<: *anchor` lets a site share settings between devices.
     this.doc = parseDocument(text, { lineCounter: this.lines, prettyErrors: false, merge: true, uniqueKeys: true });
   }
 
-  /** YAML errors (syntax, duplicate keys, several documents), each at its own line. */
+  /**
+   * YAML errors (syntax, duplicate keys, several documents), each at its own line, in a technician's
+   * words (the parser's speak of its own API), with the real field path around it: after a syntax error
+   * the parser's guess of a key ("sim-soil profile") names no field, so the path stops before it.
+   */
   yamlIssues(): ConfigIssue[] {
-    return this.doc.errors.map((error) => {
-      const offset = error.pos[0];
+    const lines = new Set<number>();
+    // A key indented too far reads as a value running over two lines: say that, not "nested mapping".
+    const multiline = new Set(this.doc.errors.filter((e) => e.code === 'MULTILINE_IMPLICIT_KEY').map((e) => e.pos[0]));
+    const errors = this.doc.errors.filter((e) => !(e.code === 'BLOCK_AS_IMPLICIT_KEY' && multiline.has(e.pos[0])));
+    return errors.flatMap((error) => {
+      const offset = this.offsetOf(error);
+      const position = this.lines.linePos(offset);
+      // One syntax error per line: the parser often reports one mistake twice in different words.
+      if (error.code !== 'DUPLICATE_KEY' && lines.has(position.line)) return [];
+      lines.add(position.line);
       const path = this.pathAtOffset(offset);
-      const first = error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
-      const message = error.code === 'DUPLICATE_KEY' ? `duplicate key "${String(path.at(-1))}" (each key may appear once per mapping)` : `YAML syntax: ${first}`;
-      return { file: this.file, ...this.lines.linePos(offset), path: path.length === 0 ? '(yaml)' : formatPath(path), message };
+      const real = error.code === 'DUPLICATE_KEY' ? path : realPath(path);
+      const message = error.code === 'DUPLICATE_KEY' ? `duplicate key "${String(path.at(-1))}" (each key may appear once per mapping)` : `YAML syntax: ${explainYamlError(error)}`;
+      return [{ file: this.file, ...position, path: real.length === 0 ? '(yaml)' : formatPath(real), message }];
     });
+  }
+
+  /** Where to point: an unclosed quote is reported at the end of the file, the mistake is where it opens. */
+  private offsetOf(error: YAMLError): number {
+    const offset = error.pos[0];
+    const quote = /Missing closing (["'])quote/.exec(error.message)?.[1];
+    if (error.code !== 'MISSING_CHAR' || !quote) return offset;
+    const opening = this.text.lastIndexOf(quote, Math.max(0, offset - 1));
+    return opening < 0 ? offset : opening;
   }
 
   hasSyntaxErrors(): boolean {
@@ -150,3 +171,25 @@ const isMergeKey = (key: Node | null): boolean => isScalar(key) && key.source ==
 
 /** `key:` with nothing after it parses to an empty null scalar; point at the key instead. */
 const isEmptyScalar = (node: Node | undefined): boolean => isScalar(node) && node.value === null && (node.source === '' || node.source === undefined);
+
+/** Segments up to the first that cannot be a key a technician wrote (the parser's guess after an error). */
+function realPath(path: ConfigPath): ConfigPath {
+  const end = path.findIndex((s) => typeof s === 'string' && !/^[A-Za-z0-9_<-][\w.-]*$/.test(s));
+  return end < 0 ? path : path.slice(0, end);
+}
+
+/** The parser's message in a technician's words; never advice about the parser's API. */
+function explainYamlError(error: YAMLError): string {
+  switch (error.code) {
+    case 'MULTIPLE_DOCS':
+      return 'a second document starts here (---); a site config is one document: remove this line, or merge what follows into the first';
+    case 'BLOCK_AS_IMPLICIT_KEY':
+      return 'a "key:" follows a value on the same line; put each key on its own line (or quote a value that contains ": ")';
+    case 'MULTILINE_IMPLICIT_KEY':
+      return 'a key runs over two lines; check the indentation of this line and the next';
+    case 'MISSING_CHAR':
+      if (/Missing closing .quote/.test(error.message)) return 'this quoted text is never closed; add the closing quote';
+      break;
+  }
+  return error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '').replace(/;\s*please use \S+$/, '');
+}

@@ -66,6 +66,11 @@ export interface PointInfo {
   readonly measure: Measure;
   /** Physical range [min, max] for quality checks. */
   readonly range?: readonly [number, number];
+  /**
+   * Reported only once a reading of it has arrived: a label kept by default that this meter may never
+   * send (a TIC without `labels`), so summaries carry what the meter sends, not count 0 for every label.
+   */
+  readonly untilSeen?: boolean;
 }
 
 export const pointKey = (device: string, point: string): string => `${device}.${point}`;

@@ -1,6 +1,11 @@
 /** The demo's embedded MQTT broker (aedes). Production sites use their own broker (Mosquitto). */
 import net from 'node:net';
 import { Aedes } from 'aedes';
+import { connect } from 'mqtt';
+import { PasserelleError } from '../core/errors.js';
+
+/** How long a program already on the port has to answer an MQTT CONNECT before it is called no broker. */
+const PROBE_MS = 3000;
 
 export interface DemoBroker {
   readonly url: string;
@@ -20,8 +25,11 @@ export async function startDemoBroker(host: string, port: number): Promise<DemoB
     });
   } catch (e) {
     await new Promise<void>((resolve) => aedes.close(() => resolve()));
-    if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') return { url, embedded: false, close: async () => undefined };
-    throw e;
+    if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw e;
+    if (!(await answersMqtt(url))) {
+      throw new PasserelleError('E_DEMO_PORT', `${host}:${port} is taken by a program that is not an MQTT broker (no answer to an MQTT CONNECT): stop it, or set uplink.broker in the demo config`);
+    }
+    return { url, embedded: false, close: async () => undefined };
   }
   return {
     url,
@@ -31,4 +39,18 @@ export async function startDemoBroker(host: string, port: number): Promise<DemoB
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** Whether something at url answers an MQTT 3.1.1 CONNECT within PROBE_MS. */
+function answersMqtt(url: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const client = connect(url, { protocolVersion: 4, reconnectPeriod: 0, connectTimeout: PROBE_MS, clientId: `passerelle-demo-probe-${process.pid}` });
+    const done = (answered: boolean) => {
+      client.end(true);
+      resolve(answered);
+    };
+    client.once('connect', () => done(true));
+    client.once('error', () => done(false));
+    client.once('close', () => done(false));
+  });
 }

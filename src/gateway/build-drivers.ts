@@ -111,7 +111,7 @@ function serialPointQuality(config: Config, p: PointInfo): PointQuality {
   const staleAfterMs =
     device?.protocol === 'tic' ? TIC_STALE_AFTER_MS : device?.protocol === 'sdi12' ? DEFAULT_STALE_POLLS * device.poll : undefined;
   const rolloverAt = device?.protocol === 'tic' && p.measure === 'counter' ? TIC_INDEX_ROLLOVER : undefined;
-  return { device: p.device, point: p.point, measure: p.measure, range: p.range, staleAfterMs, rolloverAt };
+  return { device: p.device, point: p.point, measure: p.measure, range: p.range, staleAfterMs, rolloverAt, ...(p.untilSeen ? { staleOnceSeen: true } : {}) };
 }
 
 /** The profile's settings, each field replaced by the device's override when it gives one. */

@@ -156,7 +156,11 @@ export class Gateway {
         maxInFlight: config.uplink.maxInFlight,
         maxMessagesPerSecond: config.uplink.maxMessagesPerSecond,
         ...secrets,
-        onPublished: (message, bytes) => this.opts.onEvent?.({ type: 'published', message, bytes }),
+        onPublished: (message, bytes) => {
+          // One line per message, so the journal shows that data leaves (and how much).
+          logger.info({ topic: message.topic, bytes }, 'published');
+          this.opts.onEvent?.({ type: 'published', message, bytes });
+        },
       });
       await this.uplink.start();
     } else {
@@ -166,7 +170,8 @@ export class Gateway {
     this.flushTimer = setInterval(() => this.flushRaw(), RAW_FLUSH_MS);
     this.closeTimer = setInterval(() => this.closeWindows(Date.now()), CLOSE_TICK_MS);
     for (const driver of this.built.drivers) await driver.start((readings) => this.ingest(readings));
-    logger.info({ devices: this.built.drivers.length, buses: this.built.buses.size, store: config.store.path, broker: url }, 'gateway started');
+    // Every configured bus, serial-protocol ones included (built.buses holds the Modbus ones only).
+    logger.info({ devices: config.devices.length, buses: config.buses.length, store: config.store.path, broker: url }, 'gateway started');
   }
 
   /** Before the drivers start: windows the previous run was killed in are rebuilt from the store. */
@@ -309,6 +314,8 @@ export class Gateway {
       const summary = (last = this.withDrops(settled));
       const messages = buildOutboxMessages(summary, config.policy, config.uplink.format, topic, config.uplink.maxMessageBytes);
       for (const m of messages) this.writes?.enqueue(m);
+      const bytes = messages.reduce((n, m) => n + m.payload.length, 0);
+      this.opts.logger.info({ start: new Date(summary.start).toISOString(), points: summary.points.length, messages: messages.length, bytes }, 'window closed');
       this.opts.onEvent?.({ type: 'summary', summary, messages });
     }
     // One health message per batch of closed windows (several close at once only after a stall).

@@ -62,6 +62,8 @@ export class Aggregator {
   private readonly points: ReadonlyMap<string, PointInfo>;
   private readonly open: OpenWindow[] = []; // sorted by start, at most MAX_OPEN_WINDOWS
   private readonly previousCounter = new Map<string, CounterReading>(); // at most one per counter point
+  /** Points marked untilSeen that have had a fresh reading (at most one entry per configured point). */
+  private readonly seen = new Set<string>();
   /** Every window ending at or before this instant is final. */
   private closedBefore = -Infinity;
   /** Readings at or after this instant are too far ahead (known once close() has run). */
@@ -122,6 +124,11 @@ export class Aggregator {
     const key = pointKey(reading.device, reading.point);
     const info = this.points.get(key);
     if (!info) return void this.counts.unknownPoints++;
+    if (info.untilSeen && !this.seen.has(key)) {
+      // A stale mark is no sign of life: a label this meter never sends stays out of the summaries.
+      if (reading.quality === 'stale') return;
+      this.seen.add(key);
+    }
     if (!Number.isFinite(reading.ts)) return void this.counts.badTimestamps++;
     if (reading.ts < this.closedBefore) return void this.counts.late++;
     if (reading.ts >= this.horizon) return void this.counts.ahead++;
@@ -205,7 +212,8 @@ export class Aggregator {
     const { site, gateway, windowMs, expectedPerWindow } = this.opts;
     const partial = coveredEnd < window.end;
     const share = (coveredEnd - window.start) / windowMs;
-    const points = [...this.points].map(([key, info]) => {
+    const reported = [...this.points].filter(([key, info]) => !info.untilSeen || this.seen.has(key));
+    const points = reported.map(([key, info]) => {
       const expected = Math.round((expectedPerWindow?.(key) ?? 0) * share);
       return (window.points.get(key) ?? new PointAccumulator()).summarise(info, expected);
     });

@@ -97,7 +97,11 @@ export class StaleClock {
   private lastSeen?: number;
   private marked = 0;
 
-  constructor(private readonly afterMs: number) {}
+  /** `onceSeen`: a point never seen is never stale (it may not exist on this device). */
+  constructor(
+    private readonly afterMs: number,
+    private readonly onceSeen = false,
+  ) {}
 
   seen(ts: number): void {
     if (this.lastSeen !== undefined && ts <= this.lastSeen) return;
@@ -111,6 +115,7 @@ export class StaleClock {
    */
   due(now: number, max: number): { marks: number[]; skipped: number } {
     if (this.lastSeen === undefined) {
+      if (this.onceSeen) return { marks: [], skipped: 0 };
       this.lastSeen = now;
       return { marks: [], skipped: 0 };
     }

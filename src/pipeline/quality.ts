@@ -19,6 +19,8 @@ export interface PointQuality {
   readonly stuckAfter?: number;
   /** No reading at all for this long makes the point stale. */
   readonly staleAfterMs?: number;
+  /** Silence counts only after a first reading (a point the device may never send, see PointInfo.untilSeen). */
+  readonly staleOnceSeen?: boolean;
   /** Counters: the value at which the index reads 0 again (see counter.ts). */
   readonly rolloverAt?: number;
 }
@@ -139,7 +141,7 @@ function stateFor(quality: PointQuality): PointState {
     ...(quality.maxRatePerMinute !== undefined && {
       rate: new RateCheck(quality.maxRatePerMinute, measure, quality.rolloverAt, quality.staleAfterMs ?? Infinity),
     }),
-    ...(quality.staleAfterMs !== undefined && { stale: new StaleClock(quality.staleAfterMs) }),
+    ...(quality.staleAfterMs !== undefined && { stale: new StaleClock(quality.staleAfterMs, quality.staleOnceSeen === true) }),
     latestTs: -Infinity,
   };
 }

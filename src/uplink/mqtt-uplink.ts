@@ -14,6 +14,7 @@ import { PasserelleError, errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Outbox, OutboxMessage } from '../core/outbox.js';
 import { JitteredBackoff } from './backoff.js';
+import { brokerHint } from './broker-hints.js';
 import { TokenBucket } from './token-bucket.js';
 import { stateTopic } from './topics.js';
 
@@ -292,7 +293,8 @@ export class MqttUplink {
     // The same error repeats on every attempt while the broker is down: log it once.
     if (err.message === this.lastError) return;
     this.lastError = err.message;
-    this.opts.logger.warn({ url: this.opts.url, err: err.message }, 'broker connection failed; retrying with backoff');
+    const hint = brokerHint(this.opts.url, err);
+    this.opts.logger.warn({ url: this.opts.url, err: err.message, ...(hint ? { hint } : {}) }, `broker connection failed${hint ? ` (${hint})` : ''}; retrying with backoff`);
   }
 }
 

@@ -62,6 +62,7 @@ describe('passerelle read --tcp', () => {
     const missing = await runCli(['read', '--tcp', tcp, '--unit', '9', '--profile', 'soil-dfrobot']);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain(`E_READ_NO_ANSWER: unit 9 did not answer at ${tcp}`);
+    expect(missing.stderr).not.toMatch(/baud|parity|A\/B wiring/); // a TCP read gets no serial-line advice
     const refused = await runCli(['read', '--tcp', tcp, '--unit', '2', '--raw', '--function', '4', '--address', '0']);
     expect(refused.stderr).toMatch(/exception 2 \(illegal data address\)/);
   });

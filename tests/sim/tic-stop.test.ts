@@ -9,6 +9,8 @@ import { describe, expect, it } from 'vitest';
 import { createPtyPair } from '../../src/sim/pty.js';
 import { startTicSimulator } from '../../src/sim/tic.js';
 import { ROOT } from '../cli/cli.js';
+import { loadConfigText } from '../../src/config/index.js';
+import { TIC_LABELS } from '../../src/drivers/serial/tic/labels.js';
 
 const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -56,6 +58,13 @@ describe('stopping a TIC simulator nobody reads', () => {
     while (!/connect the gateway to (\S+)/.test(stdout) && child.exitCode === null) await settle(50);
     const port = /connect the gateway to (\S+)/.exec(stdout)![1]!;
     const folder = dirname(port);
+    // The printed hint lists the labels this simulator sends (issue 13 item 7), and loads as a site config.
+    const labels = /labels: \[([^\]]+)\]/.exec(stdout)![1]!.split(',').map((l) => l.trim());
+    expect(labels.length).toBeGreaterThan(0);
+    for (const label of labels) expect(TIC_LABELS[label]).toMatchObject({ mode: 'standard', numeric: true });
+    const hint = stdout.slice(stdout.indexOf('buses:'));
+    const site = loadConfigText(`site: { id: s, name: S }\ngateway: { id: g }\nstore: { path: /tmp/s.db, keyFile: /tmp/s.key }\n${hint}`, 'hint.yaml');
+    expect(site.ok ? [] : site.errors).toEqual([]);
     expect(processesMentioning(folder).length).toBeGreaterThan(0);
     await settle(1000);
     child.kill('SIGINT');

@@ -155,7 +155,9 @@ function noAnswer(ctx: ReadContext): PasserelleError {
   return new PasserelleError(
     'E_READ_NO_ANSWER',
     `unit ${ctx.unit} did not answer at ${describeLine(ctx.endpoint)} within ${ctx.timeoutMs} ms: ` +
-      'check the unit id (passerelle scan), the baud rate and parity, A/B wiring and termination',
+      (ctx.endpoint.type === 'tcp'
+        ? 'check the unit id (passerelle scan --tcp) and that this host and port serve Modbus TCP'
+        : 'check the unit id (passerelle scan), the baud rate and parity, A/B wiring and termination'),
   );
 }
 

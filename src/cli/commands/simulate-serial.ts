@@ -108,8 +108,9 @@ function configHint(profile: SerialSimProfile, port: string): string {
   const bus = tic || profile === 'sdi12-soil'
     ? `  - { id: sim, type: serial, port: ${port}, baud: ${profile === 'linky-tic-standard' ? 9600 : 1200}, dataBits: 7, parity: even }`
     : `  - { id: sim, type: serial, port: ${port}, baud: 9600 }`;
+  // The labels this simulator sends: listing them keeps summaries to what the meter has.
   const device = tic
-    ? `  - { id: linky, bus: sim, protocol: tic, tic: { mode: auto } }`
+    ? `  - { id: linky, bus: sim, protocol: tic, tic: ${profile === 'linky-tic-standard' ? '{ mode: standard, labels: [EAST, SINSTS, SMAXSN, URMS1, IRMS1] }' : '{ mode: historique, labels: [BASE, PAPP, IINST] }'} }`
     : profile === 'sdi12-soil'
       ? `  - { id: soil, bus: sim, protocol: sdi12, poll: 30s, sdi12: { address: "0", values: [{ name: moisture, unit: "%", class: environment }, { name: temperature, unit: Cel, class: environment }] } }`
       : `  - { id: thermo, bus: sim, protocol: line, line: { fields: { T: { unit: Cel, class: comfort }, H: { unit: "%RH", class: comfort } } } }`;

@@ -31,7 +31,9 @@ export function ticKeptLabels(device: TicDeviceConfig): string[] {
   return ticDefaultLabels(ticModeOf(device));
 }
 
+/** Labels kept by default (no `tic.labels`) are reported once the meter has sent them (PointInfo.untilSeen). */
 export function ticPointInfos(device: TicDeviceConfig): PointInfo[] {
+  const untilSeen = device.tic?.labels === undefined;
   return ticKeptLabels(device).map((label) => {
     const info = ticLabelInfo(label);
     return {
@@ -40,6 +42,7 @@ export function ticPointInfos(device: TicDeviceConfig): PointInfo[] {
       ...(info.unit ? { unit: info.unit } : {}),
       dataClass: info.dataClass,
       measure: info.measure,
+      ...(untilSeen ? { untilSeen } : {}),
     };
   });
 }
