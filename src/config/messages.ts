@@ -64,6 +64,8 @@ export function explainZodIssue(schema: z.ZodType, issue: ZodIssue, data: unknow
       return [{ path, message: outOfBounds(issue, value) }];
     case 'invalid_format':
     case 'custom':
+      // A value that may hold a secret (a password in a URL) is never echoed.
+      if (issue.code === 'custom' && issue.params?.secret === true) return [{ path, message: issue.message }];
       return [{ path, message: `${issue.message} (got ${describeValue(value)})` }];
     default:
       return [{ path, message: issue.message }];

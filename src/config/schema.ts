@@ -3,6 +3,7 @@
  * the JSON Schema editors use (see jsonschema.ts). Every object is strict: an unknown key (a typo) is an error.
  */
 import { z } from 'zod';
+import { brokerUrlFacts } from '../core/broker-url.js';
 import { DATA_CLASSES, HEALTH_GROUPS, STATISTICS } from '../core/types.js';
 import { SENML_UNITS } from '../core/units.js';
 import { lineDeviceOptionsSchema } from '../drivers/serial/line/schema.js';
@@ -213,7 +214,38 @@ export const uplinkSchema = z.strictObject({
     .max(262_144)
     .default(16_384)
     .describe('Summaries larger than this are split into several messages (a point is never split)'),
-});
+  allowPlaintext: z
+    .boolean()
+    .default(false)
+    .describe('Accept mqtt:// or ws:// (no TLS) to a broker off this machine: password and data travel in clear'),
+}).superRefine(checkBrokerTransport);
+
+/** TLS unless the broker is on this machine or the config says otherwise; no secret in the URL. */
+function checkBrokerTransport(uplink: { broker?: string; allowPlaintext: boolean; caFile?: string; certFile?: string; keyFile?: string }, ctx: z.RefinementCtx): void {
+  const facts = uplink.broker === undefined ? undefined : brokerUrlFacts(uplink.broker);
+  if (!facts) return;
+  if (facts.credentials) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['broker'],
+      params: { secret: true },
+      message: 'no user name or password in the broker URL (they would reach logs); use usernameFile and passwordFile',
+    });
+  }
+  if (facts.tls) return;
+  for (const field of ['caFile', 'certFile', 'keyFile'] as const) {
+    if (uplink[field] !== undefined) {
+      ctx.addIssue({ code: 'custom', path: [field], message: `${field} needs a TLS broker URL: ${facts.scheme}:// does not use TLS; write mqtts://${facts.host}:8883` });
+    }
+  }
+  if (!facts.loopback && !uplink.allowPlaintext) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['broker'],
+      message: `${facts.scheme}:// sends the password and every summary in clear to ${facts.host}; write mqtts://${facts.host}:8883 (TLS), or set allowPlaintext: true for a broker on a network you trust`,
+    });
+  }
+}
 
 export const policyRuleSchema = z.strictObject({
   match: z.string().min(1).describe('device.point glob, e.g. meter-main.* or *.temperature'),

@@ -12,6 +12,8 @@ import type { Logger } from '../core/logger.js';
 import type { OutboxMessage } from '../core/outbox.js';
 import { pointKey, type Reading, type WindowSummary } from '../core/types.js';
 import type { Config } from '../config/schema.js';
+import { configWarnings } from '../config/warnings.js';
+import { redactBrokerUrl } from '../core/broker-url.js';
 import type { Profile } from '../profiles/schema.js';
 import { Aggregator } from '../pipeline/aggregator.js';
 import { ClockGuard, releaseFromPreviousWindow } from '../pipeline/clock.js';
@@ -103,6 +105,7 @@ export class Gateway {
 
   async start(): Promise<void> {
     const { config, logger } = this.opts;
+    for (const w of configWarnings(config)) logger.warn({ field: w.path.join('.') }, w.message);
     // Secrets first: a missing certificate or password file stops the start before anything is opened.
     const secrets = this.brokerUrl ? readUplinkSecrets(config.uplink) : {};
     const storeLogger = logger.child({ part: 'store' });
@@ -142,7 +145,7 @@ export class Gateway {
     this.flushTimer = setInterval(() => this.flushRaw(), RAW_FLUSH_MS);
     this.closeTimer = setInterval(() => this.closeWindows(Date.now()), CLOSE_TICK_MS);
     for (const driver of this.built.drivers) await driver.start((readings) => this.ingest(readings));
-    logger.info({ devices: this.built.drivers.length, buses: this.built.buses.size, store: config.store.path, broker: url }, 'gateway started');
+    logger.info({ devices: this.built.drivers.length, buses: this.built.buses.size, store: config.store.path, broker: url && redactBrokerUrl(url) }, 'gateway started');
   }
 
   /** Pipeline entry: clock guard (readings held until the clock is trusted), then process(). */

@@ -6,6 +6,7 @@ import { knownProfiles } from '../load-site.js';
 export async function checkCommand(file: string): Promise<number> {
   const result = await loadConfigFile(file, { knownProfiles: knownProfiles(loadProfiles()) });
   if (result.ok) {
+    for (const warning of result.warnings) process.stderr.write(`${formatIssue(warning)}\n`);
     process.stdout.write(`${file}: ok\n`);
     return 0;
   }
