@@ -167,7 +167,10 @@ export const aggregationSchema = z.strictObject({
 export const storeSchema = z.strictObject({
   path: z.string().min(1).describe('SQLite database file'),
   keyFile: z.string().min(1).describe('256-bit key file, mode 0600; created on first start'),
-  cipher: z.enum(['chacha20', 'sqlcipher', 'aes256cbc']).default('chacha20').describe('chacha20 suits ARM boards without AES instructions'),
+  cipher: z
+    .enum(['chacha20', 'sqlcipher'])
+    .default('chacha20')
+    .describe('Authenticated ciphers only; chacha20 suits ARM boards without AES instructions'),
   retention: z
     .partialRecord(z.enum(DATA_CLASSES), duration)
     .default({})
@@ -219,6 +222,13 @@ export const uplinkSchema = z.strictObject({
     .default(false)
     .describe('Accept mqtt:// or ws:// (no TLS) to a broker off this machine: password and data travel in clear'),
 }).superRefine(checkBrokerTransport);
+
+/** Values a former release accepted, with why they are refused now (said instead of a did-you-mean). */
+export const RETIRED_VALUES: Readonly<Record<string, string>> = {
+  aes256cbc:
+    'aes256cbc is not authenticated (a page changed on the card goes undetected) and is no longer offered; ' +
+    'use chacha20 (the default) or sqlcipher, both authenticated (docs/store.md)',
+};
 
 /** TLS unless the broker is on this machine or the config says otherwise; no secret in the URL. */
 function checkBrokerTransport(uplink: { broker?: string; allowPlaintext: boolean; caFile?: string; certFile?: string; keyFile?: string }, ctx: z.RefinementCtx): void {

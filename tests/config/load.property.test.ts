@@ -117,7 +117,7 @@ export const validConfigInput: fc.Arbitrary<ConfigInput> = fc
         devices: fc.constant(devices),
         aggregation: fc.record({ window: windowArb }, { requiredKeys: [] }),
         store: fc.record(
-          { path: text, keyFile: text, cipher: fc.constantFrom('chacha20', 'sqlcipher', 'aes256cbc'), retention: classRecord(durationArb) },
+          { path: text, keyFile: text, cipher: fc.constantFrom('chacha20', 'sqlcipher'), retention: classRecord(durationArb) },
           { requiredKeys: ['path', 'keyFile'] },
         ),
         uplink: uplinkArb,
