@@ -8,10 +8,12 @@ import { errorMessage } from '../core/errors.js';
 import { FILE_PATH, formatPath, ROOT_PATH, type ConfigIssue, type ConfigPath } from './errors.js';
 import { explainZodIssue, pinIssue, type RawIssue } from './messages.js';
 import { crossCheck, type KnownProfiles } from './refs.js';
+import { configWarnings } from './warnings.js';
 import { configSchema, type Config } from './schema.js';
 import { ConfigSource } from './yaml-source.js';
 
-export type ConfigResult = { ok: true; config: Config } | { ok: false; errors: ConfigIssue[] };
+/** A valid config may still carry warnings: choices the file makes knowingly that weaken it (allowPlaintext). */
+export type ConfigResult = { ok: true; config: Config; warnings: ConfigIssue[] } | { ok: false; errors: ConfigIssue[] };
 
 export interface LoadOptions {
   /**
@@ -47,7 +49,7 @@ export function loadConfigText(text: string, file: string, options: LoadOptions 
 
   const config = deepFreeze(parsed.data);
   sourceOf.set(config, source);
-  return { ok: true, config };
+  return { ok: true, config, warnings: pinAll(source, configWarnings(config)) };
 }
 
 export async function loadConfigFile(file: string, options: LoadOptions = {}): Promise<ConfigResult> {

@@ -5,6 +5,7 @@
 import type { z } from 'zod';
 import { formatPath, type ConfigIssue, type ConfigPath } from './errors.js';
 import { acceptedKeys, schemaAt, typeDescriptionAt } from './schema-walk.js';
+import { RETIRED_VALUES } from './schema.js';
 import { didYouMean } from './suggest.js';
 import type { ConfigSource } from './yaml-source.js';
 
@@ -64,6 +65,8 @@ export function explainZodIssue(schema: z.ZodType, issue: ZodIssue, data: unknow
       return [{ path, message: outOfBounds(issue, value) }];
     case 'invalid_format':
     case 'custom':
+      // A value that may hold a secret (a password in a URL) is never echoed.
+      if (issue.code === 'custom' && issue.params?.secret === true) return [{ path, message: issue.message }];
       return [{ path, message: `${issue.message} (got ${describeValue(value)})` }];
     default:
       return [{ path, message: issue.message }];
@@ -108,7 +111,9 @@ function outOfBounds(issue: z.core.$ZodIssueTooSmall | z.core.$ZodIssueTooBig, v
 }
 
 function suggestValue(value: unknown, accepted: readonly unknown[]): string {
-  return typeof value === 'string' ? didYouMean(value, accepted.map(String)) : '';
+  if (typeof value !== 'string') return '';
+  const why = RETIRED_VALUES[value];
+  return why ? `: ${why}` : didYouMean(value, accepted.map(String));
 }
 
 const lowerFirst = (s: string): string => s.charAt(0).toLowerCase() + s.slice(1);

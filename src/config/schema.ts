@@ -3,6 +3,7 @@
  * the JSON Schema editors use (see jsonschema.ts). Every object is strict: an unknown key (a typo) is an error.
  */
 import { z } from 'zod';
+import { brokerUrlFacts } from '../core/broker-url.js';
 import { DATA_CLASSES, HEALTH_GROUPS, STATISTICS } from '../core/types.js';
 import { SENML_UNITS } from '../core/units.js';
 import { lineDeviceOptionsSchema } from '../drivers/serial/line/schema.js';
@@ -174,7 +175,10 @@ export const aggregationSchema = z.strictObject({
 export const storeSchema = z.strictObject({
   path: z.string().min(1).describe('SQLite database file'),
   keyFile: z.string().min(1).describe('256-bit key file, mode 0600; created on first start'),
-  cipher: z.enum(['chacha20', 'sqlcipher', 'aes256cbc']).default('chacha20').describe('chacha20 suits ARM boards without AES instructions'),
+  cipher: z
+    .enum(['chacha20', 'sqlcipher'])
+    .default('chacha20')
+    .describe('Authenticated ciphers only; chacha20 suits ARM boards without AES instructions'),
   retention: z
     .partialRecord(z.enum(DATA_CLASSES), duration)
     .default({})
@@ -221,7 +225,45 @@ export const uplinkSchema = z.strictObject({
     .max(262_144)
     .default(16_384)
     .describe('Summaries larger than this are split into several messages (a point is never split)'),
-});
+  allowPlaintext: z
+    .boolean()
+    .default(false)
+    .describe('Accept mqtt:// or ws:// (no TLS) to a broker off this machine: password and data travel in clear'),
+}).superRefine(checkBrokerTransport);
+
+/** Values a former release accepted, with why they are refused now (said instead of a did-you-mean). */
+export const RETIRED_VALUES: Readonly<Record<string, string>> = {
+  aes256cbc:
+    'aes256cbc is not authenticated (a page changed on the card goes undetected) and is no longer offered; ' +
+    'use chacha20 (the default) or sqlcipher, both authenticated (docs/store.md)',
+};
+
+/** TLS unless the broker is on this machine or the config says otherwise; no secret in the URL. */
+function checkBrokerTransport(uplink: { broker?: string; allowPlaintext: boolean; caFile?: string; certFile?: string; keyFile?: string }, ctx: z.RefinementCtx): void {
+  const facts = uplink.broker === undefined ? undefined : brokerUrlFacts(uplink.broker);
+  if (!facts) return;
+  if (facts.credentials) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['broker'],
+      params: { secret: true },
+      message: 'no user name or password in the broker URL (they would reach logs); use usernameFile and passwordFile',
+    });
+  }
+  if (facts.tls) return;
+  for (const field of ['caFile', 'certFile', 'keyFile'] as const) {
+    if (uplink[field] !== undefined) {
+      ctx.addIssue({ code: 'custom', path: [field], message: `${field} needs a TLS broker URL: ${facts.scheme}:// does not use TLS; write mqtts://${facts.host}:8883` });
+    }
+  }
+  if (!facts.loopback && !uplink.allowPlaintext) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['broker'],
+      message: `${facts.scheme}:// sends the password and every summary in clear to ${facts.host}; write mqtts://${facts.host}:8883 (TLS), or set allowPlaintext: true for a broker on a network you trust`,
+    });
+  }
+}
 
 export const policyRuleSchema = z.strictObject({
   match: z.string().min(1).describe('device.point glob, e.g. meter-main.* or *.temperature'),

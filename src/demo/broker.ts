@@ -1,6 +1,9 @@
-/** The demo's embedded MQTT broker (aedes). Production sites use their own broker (Mosquitto). */
+/**
+ * The demo's embedded MQTT broker (aedes). Production sites use their own broker (Mosquitto): aedes is an
+ * optional dependency, loaded only here, so a gateway installed without it (`npm ci --omit=optional`)
+ * runs every other command.
+ */
 import net from 'node:net';
-import { Aedes } from 'aedes';
 import { connect } from 'mqtt';
 import { PasserelleError } from '../core/errors.js';
 
@@ -15,9 +18,19 @@ export interface DemoBroker {
 }
 
 export async function startDemoBroker(host: string, port: number): Promise<DemoBroker> {
+  const url = `mqtt://${host}:${port}`;
+  const loaded = await loadAedes();
+  if (!loaded) {
+    if (await answersMqtt(url)) return { url, embedded: false, close: async () => undefined };
+    throw new PasserelleError(
+      'E_DEMO_BROKER',
+      `the demo's embedded broker needs the optional package aedes, which is not installed: run npm install ` +
+        `(without --omit=optional), or start a broker on ${host}:${port} (e.g. mosquitto) and run the demo again`,
+    );
+  }
+  const { Aedes } = loaded;
   const aedes = await Aedes.createBroker();
   const server = net.createServer(aedes.handle);
-  const url = `mqtt://${host}:${port}`;
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -39,6 +52,16 @@ export async function startDemoBroker(host: string, port: number): Promise<DemoB
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** aedes, or undefined when the optional package is not installed. */
+async function loadAedes(): Promise<typeof import('aedes') | undefined> {
+  try {
+    return await import('aedes');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') return undefined;
+    throw e;
+  }
 }
 
 /** Whether something at url answers an MQTT 3.1.1 CONNECT within PROBE_MS. */

@@ -15,6 +15,8 @@ import type { Logger } from '../core/logger.js';
 import type { OutboxMessage } from '../core/outbox.js';
 import { pointKey, type Reading, type WindowSummary } from '../core/types.js';
 import type { Config } from '../config/schema.js';
+import { configWarnings } from '../config/warnings.js';
+import { redactBrokerUrl } from '../core/broker-url.js';
 import type { Profile } from '../profiles/schema.js';
 import { Aggregator } from '../pipeline/aggregator.js';
 import { ClockGuard, releaseFromPreviousWindow } from '../pipeline/clock.js';
@@ -126,6 +128,7 @@ export class Gateway {
 
   private async startLocked(): Promise<void> {
     const { config, logger } = this.opts;
+    for (const w of configWarnings(config)) logger.warn({ field: w.path.join('.') }, w.message);
     // Secrets first: a missing certificate or password file stops the start before anything is opened.
     const secrets = this.brokerUrl ? readUplinkSecrets(config.uplink) : {};
     const storeLogger = logger.child({ part: 'store' });
@@ -171,7 +174,7 @@ export class Gateway {
     this.closeTimer = setInterval(() => this.closeWindows(Date.now()), CLOSE_TICK_MS);
     for (const driver of this.built.drivers) await driver.start((readings) => this.ingest(readings));
     // Every configured bus, serial-protocol ones included (built.buses holds the Modbus ones only).
-    logger.info({ devices: config.devices.length, buses: config.buses.length, store: config.store.path, broker: url }, 'gateway started');
+    logger.info({ devices: config.devices.length, buses: config.buses.length, store: config.store.path, broker: url && redactBrokerUrl(url) }, 'gateway started');
   }
 
   /** Before the drivers start: windows the previous run was killed in are rebuilt from the store. */

@@ -1,11 +1,21 @@
 import Database from 'better-sqlite3-multiple-ciphers';
 import { PasserelleError } from '../core/errors.js';
 
-/** Ciphers offered by the site config (SQLite3MultipleCiphers names). */
-export const STORE_CIPHERS = ['chacha20', 'sqlcipher', 'aes256cbc'] as const;
+/**
+ * Ciphers offered by the site config (SQLite3MultipleCiphers names): authenticated ones only, each page
+ * carries a MAC (Poly1305 for chacha20, HMAC-SHA512 for sqlcipher), so a page changed on the card is
+ * refused instead of read. aes256cbc (no MAC) was removed: a store in it is not opened.
+ */
+export const STORE_CIPHERS = ['chacha20', 'sqlcipher'] as const;
 export type StoreCipher = (typeof STORE_CIPHERS)[number];
 
 export function assertCipher(cipher: string): asserts cipher is StoreCipher {
+  if (cipher === 'aes256cbc') {
+    throw new PasserelleError(
+      'E_STORE_CIPHER',
+      'store cipher aes256cbc is not authenticated (a page changed on the card goes undetected) and is no longer offered; use chacha20 or sqlcipher',
+    );
+  }
   if (!(STORE_CIPHERS as readonly string[]).includes(cipher)) {
     throw new PasserelleError('E_STORE_CIPHER', `unknown store cipher "${cipher}" (use one of ${STORE_CIPHERS.join(', ')})`);
   }
@@ -42,11 +52,9 @@ export function applyRekey(db: Database.Database, cipher: StoreCipher, key: Buff
 
 /**
  * chacha20 and sqlcipher accept SQLCipher's raw-key form x'<64 hex>' and use the 256 bits directly
- * (no passphrase derivation). aes256cbc has no raw form: it hashes its passphrase after cutting it to
- * 32 bytes, so it gets the 32 key bytes themselves (the hex form would keep only 120 bits).
+ * (no passphrase derivation).
  */
-function keyMaterial(cipher: StoreCipher, key: Buffer): Buffer {
-  if (cipher === 'aes256cbc') return Buffer.from(key);
+function keyMaterial(_cipher: StoreCipher, key: Buffer): Buffer {
   return Buffer.from(`x'${key.toString('hex')}'`, 'latin1');
 }
 

@@ -10,6 +10,7 @@
  * under the same id (a duplicate the receiver drops by msg-id, never a loss).
  */
 import { connect, type IClientOptions, type IConnackPacket, type MqttClient } from 'mqtt';
+import { redactBrokerUrl } from '../core/broker-url.js';
 import { PasserelleError, errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Outbox, OutboxMessage } from '../core/outbox.js';
@@ -91,6 +92,8 @@ export class MqttUplink {
   private reconnectTimer: NodeJS.Timeout | undefined;
   private rateTimer: NodeJS.Timeout | undefined;
   private lastError = '';
+  /** The broker URL as logs may show it: credentials in a URL never reach a log line. */
+  private readonly logUrl: string;
 
   constructor(private readonly opts: MqttUplinkOptions) {
     this.maxInFlight = opts.maxInFlight ?? 4;
@@ -102,6 +105,7 @@ export class MqttUplink {
     this.backoff = new JitteredBackoff({ baseMs: opts.reconnectBaseMs, capMs: opts.reconnectCapMs, random: opts.random });
     this.protocolVersion = opts.protocolVersion ?? 5;
     this.state = stateTopic(opts.topicPrefix, opts.site, opts.gateway);
+    this.logUrl = redactBrokerUrl(opts.url);
   }
 
   /**
@@ -172,7 +176,7 @@ export class MqttUplink {
     });
     client.on('error', (err: Error & { code?: unknown }) => {
       if (this.protocolVersion === 5 && this.connections === 0 && UNSUPPORTED_PROTOCOL.has(Number(err.code))) {
-        this.opts.logger.warn({ url: this.opts.url }, 'broker refuses MQTT 5; falling back to MQTT 3.1.1');
+        this.opts.logger.warn({ url: this.logUrl }, 'broker refuses MQTT 5; falling back to MQTT 3.1.1');
         this.protocolVersion = 4;
         fallBack = true;
         return;
@@ -188,7 +192,7 @@ export class MqttUplink {
   }
 
   private onClose(client: MqttClient, delayMs: number): void {
-    if (this.connected) this.opts.logger.warn({ url: this.opts.url }, 'broker connection lost; messages wait in the outbox');
+    if (this.connected) this.opts.logger.warn({ url: this.logUrl }, 'broker connection lost; messages wait in the outbox');
     this.connected = false;
     this.cancelRateTimer();
     // Forced end of a client that never reconnects by itself: mqtt.js fails the publishes still awaiting
@@ -230,7 +234,7 @@ export class MqttUplink {
     const receiveMaximum = connack.properties?.receiveMaximum;
     this.inFlightBound = Math.max(1, Math.min(this.maxInFlight, receiveMaximum ?? this.maxInFlight));
     const pending = this.outboxCall(() => this.opts.outbox.count());
-    this.opts.logger.info({ url: this.opts.url, protocolVersion: this.protocolVersion, pending }, 'broker connected');
+    this.opts.logger.info({ url: this.logUrl, protocolVersion: this.protocolVersion, pending }, 'broker connected');
     client.publish(this.state, 'online', { qos: 1, retain: true }, (err) => {
       if (err && client === this.client) this.opts.logger.warn({ err: errorMessage(err) }, 'could not publish the online state');
     });
@@ -294,7 +298,7 @@ export class MqttUplink {
     if (err.message === this.lastError) return;
     this.lastError = err.message;
     const hint = brokerHint(this.opts.url, err);
-    this.opts.logger.warn({ url: this.opts.url, err: err.message, ...(hint ? { hint } : {}) }, `broker connection failed${hint ? ` (${hint})` : ''}; retrying with backoff`);
+    this.opts.logger.warn({ url: this.logUrl, err: err.message, ...(hint ? { hint } : {}) }, `broker connection failed${hint ? ` (${hint})` : ''}; retrying with backoff`);
   }
 }
 

@@ -89,7 +89,7 @@ const policyArb = (deviceIds: string[]) =>
 
 const uplinkArb = fc.record(
   {
-    broker: fc.constantFrom('mqtts://broker.example.org:8883', 'mqtt://127.0.0.1:1883', 'wss://b.example/mqtt'),
+    broker: fc.constantFrom('mqtts://broker.example.org:8883', 'mqtts://127.0.0.1:8883', 'wss://b.example/mqtt'),
     passwordFile: text,
     caFile: text,
     topicPrefix: fc.stringMatching(/^[a-z][a-z0-9/_-]{0,20}$/),
@@ -116,7 +116,7 @@ export const validConfigInput: fc.Arbitrary<ConfigInput> = fc
         devices: fc.constant(devices),
         aggregation: fc.record({ window: windowArb }, { requiredKeys: [] }),
         store: fc.record(
-          { path: text, keyFile: text, cipher: fc.constantFrom('chacha20', 'sqlcipher', 'aes256cbc'), retention: classRecord(durationArb) },
+          { path: text, keyFile: text, cipher: fc.constantFrom('chacha20', 'sqlcipher'), retention: classRecord(durationArb) },
           { requiredKeys: ['path', 'keyFile'] },
         ),
         uplink: uplinkArb,

@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { eraseLocalData } from '../../src/store/erase.js';
 import { rotateStoreKey } from '../../src/store/rotate.js';
 import { Store } from '../../src/store/store.js';
+import { runCli } from '../cli/cli.js';
 import { keyFileWith, makeTempDir, removeTempDirs, thrown } from './helpers.js';
 
 afterEach(removeTempDirs);
@@ -83,6 +84,24 @@ describe('erase never follows a link planted in the store directory', () => {
     expect(report.refused[0]!.reason).toMatch(/symbolic link/);
     expect(existsSync(config.store.keyFile)).toBe(true);
   });
+});
+
+describe('passerelle erase --yes with a planted link', () => {
+  it('wipes the rest, names the file it left alone, exits 1; the target is untouched', async () => {
+    const { dir, config } = storeWithData();
+    const target = victim();
+    symlinkSync(target.path, join(dir, 'site.db-journal'));
+    const site = join(makeTempDir(), 'site.yaml');
+    writeFileSync(site, `site: { id: s1, name: Site }\ngateway: { id: g1 }\nstore: { path: ${config.store.path}, keyFile: ${config.store.keyFile} }\n`);
+
+    const result = await runCli(['erase', '--config', site, '--yes']);
+
+    untouched(target);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain(`erased ${config.store.keyFile}`);
+    expect(result.stderr).toContain(`not erased: store file ${join(dir, 'site.db-journal')} is a symbolic link`);
+    expect(existsSync(config.store.path)).toBe(false);
+  }, 90_000);
 });
 
 describe('keys rotate never follows a link planted in the store directory', () => {

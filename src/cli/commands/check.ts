@@ -11,8 +11,8 @@ export async function checkCommand(file: string): Promise<number> {
   const profiles = loadProfiles();
   const result = await loadConfigFile(file, { knownProfiles: knownProfiles(profiles) });
   if (result.ok) {
-    const warnings = lineBudgetWarnings({ config: result.config, profiles });
-    for (const w of warnings) process.stderr.write(`${formatIssue({ ...w, message: `warning: ${w.message}` })}\n`);
+    const warnings = [...result.warnings, ...lineBudgetWarnings({ config: result.config, profiles }).map((w) => ({ ...w, message: `warning: ${w.message}` }))];
+    for (const w of warnings) process.stderr.write(`${formatIssue(w)}\n`);
     const note = warnings.length === 0 ? '' : ` (${warnings.length} warning${warnings.length > 1 ? 's' : ''})`;
     process.stdout.write(`${file}: ok${note}\n`);
     return 0;
