@@ -225,7 +225,7 @@ export const policySchema = z.strictObject({
   minCount: z
     .partialRecord(z.enum(DATA_CLASSES), z.number().int().min(0))
     .default({})
-    .describe('Value statistics (min, max, mean, last, delta) of these classes below the threshold are omitted (e.g. occupancy: 5); counts still go'),
+    .describe('Per class (e.g. occupancy: 5): a gauge sends its values only when all reach the threshold, a counter only its delta at or above it (never its index); counts still go'),
   health: z
     .array(z.enum(HEALTH_GROUPS))
     .default([])
