@@ -19,7 +19,8 @@ import { defaultClockTrust } from '../pipeline/clock-trust.js';
 import { QualityChecker } from '../pipeline/quality.js';
 import { Store } from '../store/store.js';
 import { WriteBuffer } from '../store/write-buffer.js';
-import { MqttUplink, buildOutboxMessages, summaryTopic } from '../uplink/mqtt-uplink.js';
+import { errorMessage } from '../core/errors.js';
+import { MqttUplink, buildWindowMessages, summaryTopic } from '../uplink/mqtt-uplink.js';
 import { HealthReporter } from './health.js';
 import { buildDrivers, type BuiltDrivers } from './build-drivers.js';
 import { readUplinkSecrets } from './uplink-options.js';
@@ -73,6 +74,10 @@ export class Gateway {
   private running = false;
   private readonly closeGraceMs: number;
   private readonly health: HealthReporter;
+  /** Windows whose messages could not be built, reported with the next summary. */
+  private summariesNotBuilt = 0;
+  /** Points cut from messages since the last health message (they are also in each summary's drops). */
+  private pointsCut = 0;
 
   constructor(private readonly opts: GatewayOptions) {
     const { config } = opts;
@@ -194,6 +199,26 @@ export class Gateway {
     logger.info({ outboxKept: pending }, 'gateway stopped');
   }
 
+  /**
+   * One window's messages. Points that cannot fit a message are cut and counted by the builder; a
+   * window that still cannot be built (a bug) is logged and counted as a dropped summary, never thrown.
+   */
+  private buildMessages(summary: WindowSummary, topic: string): OutboxMessage[] {
+    const { config, logger } = this.opts;
+    try {
+      const built = buildWindowMessages(summary, config.policy, config.uplink.format, topic, config.uplink.maxMessageBytes);
+      if (built.pointsCut > 0) {
+        this.pointsCut += built.pointsCut;
+        logger.warn({ window: summary.id, points: built.pointsCut, maxMessageBytes: config.uplink.maxMessageBytes }, 'points cut or left out: too large for one message');
+      }
+      return built.messages;
+    } catch (e) {
+      this.summariesNotBuilt += 1;
+      logger.error({ window: summary.id, err: errorMessage(e) }, 'window summary not built; counted as a dropped summary');
+      return [];
+    }
+  }
+
   /** Drops counted by the store and the write buffer since the last summary travel with the next one. */
   private withDrops(summary: WindowSummary): WindowSummary {
     const none = { rawDropped: 0, summariesDropped: 0 };
@@ -205,7 +230,8 @@ export class Gateway {
     }
     const fromBuffer = this.writes?.takeDropCounts() ?? none;
     const raw = fromStore.rawDropped + fromBuffer.rawDropped;
-    const summaries = fromStore.summariesDropped + fromBuffer.summariesDropped;
+    const summaries = fromStore.summariesDropped + fromBuffer.summariesDropped + this.summariesNotBuilt;
+    this.summariesNotBuilt = 0;
     return raw + summaries > 0 ? { ...summary, drops: { raw, summaries } } : summary;
   }
 
@@ -216,7 +242,16 @@ export class Gateway {
     this.writes.appendReadings(batch);
   }
 
+  /** A timer tick: whatever a device or a line sent, an exception here must not stop the gateway. */
   private closeWindows(now: number): void {
+    try {
+      this.closeWindowsNow(now);
+    } catch (e) {
+      this.opts.logger.error({ err: errorMessage(e) }, 'closing windows failed; the gateway keeps running');
+    }
+  }
+
+  private closeWindowsNow(now: number): void {
     this.process(this.clock.release());
     this.reportClockTrust();
     // Windows close, and silence is measured, only on a trusted clock.
@@ -241,12 +276,16 @@ export class Gateway {
     let last: WindowSummary | undefined;
     for (const closed of summaries) {
       const summary = (last = this.withDrops(closed));
-      const messages = buildOutboxMessages(summary, config.policy, config.uplink.format, topic, config.uplink.maxMessageBytes);
+      const messages = this.buildMessages(summary, topic);
       for (const m of messages) this.writes?.enqueue(m);
       this.opts.onEvent?.({ type: 'summary', summary, messages });
     }
     // One health message per batch of closed windows (several close at once only after a stall).
-    if (last) for (const m of this.health.messages(last, this.built.buses, this.store)) this.writes?.enqueue(m);
+    if (last) {
+      const drops = { raw: last.drops?.raw ?? 0, summaries: last.drops?.summaries ?? 0, points: this.pointsCut };
+      this.pointsCut = 0;
+      for (const m of this.health.messages({ ...last, drops }, this.built.buses, this.store)) this.writes?.enqueue(m);
+    }
     if (summaries.length > 0) this.uplink?.kick();
   }
 }

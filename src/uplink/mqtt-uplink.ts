@@ -18,7 +18,7 @@ import { TokenBucket } from './token-bucket.js';
 import { stateTopic } from './topics.js';
 
 export { summaryTopic, stateTopic, healthTopic } from './topics.js';
-export { buildOutboxMessages } from './outbox-messages.js';
+export { buildOutboxMessages, buildWindowMessages } from './outbox-messages.js';
 export { buildHealthMessages } from './health.js';
 
 export interface MqttUplinkOptions {

@@ -1,9 +1,17 @@
 import type { PolicyConfig } from '../config/schema.js';
+import { PasserelleError } from '../core/errors.js';
 import type { OutboxMessage } from '../core/outbox.js';
 import type { WindowSummary } from '../core/types.js';
 import { applyPolicy } from './policy.js';
-import { encodeSummary } from './senml-split.js';
+import { fitPoints } from './senml-fit.js';
+import { encodeSummary, type EncodedPart } from './senml-split.js';
 import { DEFAULT_MAX_MESSAGE_BYTES, type SenmlFormat } from './senml-types.js';
+
+export interface WindowMessages {
+  readonly messages: OutboxMessage[];
+  /** Points cut or left out because one alone could not fit maxBytes (see senml-fit.ts). */
+  readonly pointsCut: number;
+}
 
 /**
  * What the gateway enqueues for one window: policy, then SenML, then encoding, then split.
@@ -11,6 +19,33 @@ import { DEFAULT_MAX_MESSAGE_BYTES, type SenmlFormat } from './senml-types.js';
  * the gateway dropped data since the previous summary: that is reported.
  * Ids are deterministic (summary.id, or summary.id#k when split), so re-enqueueing a window is a no-op.
  */
+export function buildWindowMessages(
+  summary: WindowSummary,
+  policy: PolicyConfig,
+  format: SenmlFormat,
+  topic: string,
+  maxBytes: number = DEFAULT_MAX_MESSAGE_BYTES,
+): WindowMessages {
+  const allowed = applyPolicy(summary, policy);
+  const dropped = (summary.drops?.raw ?? 0) + (summary.drops?.summaries ?? 0);
+  // Drops go up even from a window the policy leaves empty: a gap must never be silent.
+  if (allowed.points.length === 0 && dropped === 0) return { messages: [], pointsCut: 0 };
+  let parts: EncodedPart[];
+  let pointsCut = 0;
+  try {
+    parts = encodeSummary(allowed, format, maxBytes);
+  } catch (e) {
+    // Rare (a point alone over the bound, an id SenML cannot carry): only then is each point measured.
+    if (!(e instanceof PasserelleError) || !['E_SENML_TOO_LARGE', 'E_SENML_NAME'].includes(e.code)) throw e;
+    const fitted = fitPoints(allowed, format, maxBytes);
+    pointsCut = fitted.pointsCut;
+    parts = encodeSummary(fitted.summary, format, maxBytes);
+  }
+  const messages = parts.map((part) => ({ id: part.id, topic, payload: part.payload, createdAt: summary.end }));
+  return { messages, pointsCut };
+}
+
+/** buildWindowMessages, messages only. */
 export function buildOutboxMessages(
   summary: WindowSummary,
   policy: PolicyConfig,
@@ -18,14 +53,5 @@ export function buildOutboxMessages(
   topic: string,
   maxBytes: number = DEFAULT_MAX_MESSAGE_BYTES,
 ): OutboxMessage[] {
-  const allowed = applyPolicy(summary, policy);
-  const dropped = (summary.drops?.raw ?? 0) + (summary.drops?.summaries ?? 0);
-  // Drops go up even from a window the policy leaves empty: a gap must never be silent.
-  if (allowed.points.length === 0 && dropped === 0) return [];
-  return encodeSummary(allowed, format, maxBytes).map((part) => ({
-    id: part.id,
-    topic,
-    payload: part.payload,
-    createdAt: summary.end,
-  }));
+  return buildWindowMessages(summary, policy, format, topic, maxBytes).messages;
 }

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { policySchema } from '../../src/config/schema.js';
-import type { PointSummary, WindowSummary } from '../../src/core/types.js';
-import { buildOutboxMessages, summaryTopic } from '../../src/uplink/mqtt-uplink.js';
+import { STATISTICS, type PointSummary, type WindowSummary } from '../../src/core/types.js';
+import { buildOutboxMessages, buildWindowMessages, summaryTopic } from '../../src/uplink/mqtt-uplink.js';
 import { decodeSenml, encodeSummary, summaryToSenml, type SenmlFormat, type SenmlRecord } from '../../src/uplink/senml.js';
 import { summaryArb } from './arbitraries.js';
 
@@ -122,5 +122,38 @@ describe('drops in summaries', () => {
 
   it('says nothing about drops when there were none', () => {
     expect(buildOutboxMessages({ ...manyPoints(3), drops: { raw: 0, summaries: 0 } }, nothingAllowed, 'senml-json', topic)).toEqual([]);
+  });
+});
+
+// Issue 16, low: one point over maxMessageBytes threw from the window-closing timer and stopped the gateway.
+describe('points too large for one message', () => {
+  const topic = summaryTopic('passerelle', 'site-a', 'gw-1');
+  const all = policySchema.parse({ allow: [{ match: '*', statistics: [...STATISTICS] }], health: ['drops'] });
+  const longId = `d${'x'.repeat(62)}`;
+  const everyReason = Object.fromEntries(['timeout', 'exception', 'crc', 'frame', 'checksum', 'decode', 'range', 'rate', 'stuck', 'stale', 'no-sensor', 'clock'].map((r) => [r, 1]));
+
+  it.each(FORMATS)('cuts a 1500-character text value and leaves out a point with long ids and many bad reasons, counting both (%s)', (format) => {
+    const window = manyPoints(3);
+    const text: PointSummary = { device: 'linky', point: 'msg1', dataClass: 'status', measure: 'gauge', count: 10, expected: 10, last: 'M'.repeat(1500), bad: {} };
+    const noisy: PointSummary = { device: longId, point: `p${'y'.repeat(60)}`, dataClass: 'status', measure: 'gauge', count: 1, expected: 30, min: 1, max: 2, mean: 1.5, last: 2, bad: everyReason };
+    const built = buildWindowMessages({ ...window, points: [...window.points, text, noisy] }, all, format, topic, 1024);
+    expect(built.pointsCut).toBe(2);
+    const records = built.messages.flatMap((m) => decodeSenml(m.payload, format));
+    for (const m of built.messages) expect(m.payload.length).toBeLessThanOrEqual(1024);
+    const names = records.map((r) => r.n);
+    expect(names).toEqual(expect.arrayContaining(['room-0/temperature/mean', 'room-2/temperature/last', 'linky/msg1/count']));
+    expect(names).not.toContain('linky/msg1/last');
+    expect(names.some((n) => n?.startsWith(longId))).toBe(false);
+    expect(records.find((r) => r.n === 'drops/points')?.v).toBe(2);
+  });
+
+  it('never throws and never exceeds the bound, whatever the window (bounds the schema allows)', () => {
+    fc.assert(
+      fc.property(summaryArb(20), fc.integer({ min: 1024, max: 4096 }), fc.constantFrom(...FORMATS), (summary, maxBytes, format) => {
+        const { messages } = buildWindowMessages(summary, all, format, topic, maxBytes);
+        for (const m of messages) expect(m.payload.length).toBeLessThanOrEqual(maxBytes);
+      }),
+      { numRuns: 60 },
+    );
   });
 });
