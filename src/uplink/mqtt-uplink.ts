@@ -14,6 +14,7 @@ import { PasserelleError, errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Outbox, OutboxMessage } from '../core/outbox.js';
 import { JitteredBackoff } from './backoff.js';
+import { MAX_INCOMING_PACKET_BYTES, packetSizeGuard } from './packet-guard.js';
 import { TokenBucket } from './token-bucket.js';
 import { stateTopic } from './topics.js';
 
@@ -164,6 +165,7 @@ export class MqttUplink {
   private connectOnce(firstAttempt?: () => void): void {
     const client = connect(this.opts.url, this.clientOptions(this.protocolVersion));
     this.client = client;
+    this.guardPacketSize(client);
     let fallBack = false;
     client.on('connect', (connack: IConnackPacket) => {
       this.onConnect(client, connack);
@@ -183,6 +185,18 @@ export class MqttUplink {
       this.onClose(client, fallBack ? 0 : this.backoff.next());
       if (!fallBack) firstAttempt?.();
       else this.reconnectTimer = setTimeout(() => this.connectOnce(firstAttempt), 0);
+    });
+  }
+
+  /** Closes the connection as soon as the broker declares a packet over the bound (packet-guard.ts). */
+  private guardPacketSize(client: MqttClient): void {
+    const tooLarge = packetSizeGuard(MAX_INCOMING_PACKET_BYTES);
+    const stream = client.stream;
+    stream.on('data', (chunk: Buffer) => {
+      const size = tooLarge(chunk);
+      if (size === undefined) return;
+      this.opts.logger.error({ url: this.opts.url, bytes: size, max: MAX_INCOMING_PACKET_BYTES }, 'broker sent a packet over the size bound; connection closed');
+      stream.destroy();
     });
   }
 
@@ -218,6 +232,8 @@ export class MqttUplink {
       resubscribe: false,
       queueQoSZero: false,
       will: { topic: this.state, payload: Buffer.from('offline'), qos: 1, retain: true },
+      // MQTT 5: the broker must not send larger packets; a 3.1.1 broker is held to it by guardPacketSize.
+      ...(protocolVersion === 5 && { properties: { maximumPacketSize: MAX_INCOMING_PACKET_BYTES } }),
     };
   }
 
