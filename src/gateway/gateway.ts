@@ -21,6 +21,7 @@ import { Store } from '../store/store.js';
 import { WriteBuffer } from '../store/write-buffer.js';
 import { errorMessage } from '../core/errors.js';
 import { MqttUplink, buildWindowMessages, summaryTopic } from '../uplink/mqtt-uplink.js';
+import { policyHash } from '../uplink/policy.js';
 import { HealthReporter } from './health.js';
 import { buildDrivers, type BuiltDrivers } from './build-drivers.js';
 import { readUplinkSecrets } from './uplink-options.js';
@@ -78,6 +79,8 @@ export class Gateway {
   private summariesNotBuilt = 0;
   /** Points cut from messages since the last health message (they are also in each summary's drops). */
   private pointsCut = 0;
+  /** Recorded with every queued message; a backlog queued under another policy is not sent (start()). */
+  private readonly policy: string;
 
   constructor(private readonly opts: GatewayOptions) {
     const { config } = opts;
@@ -85,6 +88,7 @@ export class Gateway {
     this.quality = new QualityChecker(this.built.quality);
     const rollovers = new Map(this.built.quality.map((q) => [pointKey(q.device, q.point), q.rolloverAt]));
     this.closeGraceMs = closeGrace(config);
+    this.policy = policyHash(config.policy);
     this.health = new HealthReporter(config, opts.logger, () => this.clock.trusted);
     this.aggregator = new Aggregator({
       site: config.site.id,
@@ -123,6 +127,7 @@ export class Gateway {
       maxOutboxBytes: config.store.maxOutboxBytes,
     });
     this.writes = new WriteBuffer({ target: this.store, logger: storeLogger, onRecovered: () => this.uplink?.kick() });
+    this.dropBacklogOfOtherPolicies(storeLogger);
     const url = this.brokerUrl;
     if (url) {
       this.uplink = new MqttUplink({
@@ -148,6 +153,16 @@ export class Gateway {
     this.closeTimer = setInterval(() => this.closeWindows(Date.now()), CLOSE_TICK_MS);
     for (const driver of this.built.drivers) await driver.start((readings) => this.ingest(readings));
     logger.info({ devices: this.built.drivers.length, buses: this.built.buses.size, store: config.store.path, broker: url }, 'gateway started');
+  }
+
+  /**
+   * Messages queued under another site policy (it was tightened, or they predate policy hashes) would
+   * leave under rules the site no longer has: they are deleted and counted as dropped summaries.
+   */
+  private dropBacklogOfOtherPolicies(logger: Logger): void {
+    // Not caught: a store that cannot be checked stops the start, like one that cannot be opened.
+    const dropped = this.store?.dropPendingNotUnder(this.policy) ?? 0;
+    if (dropped > 0) logger.warn({ dropped, policy: this.policy }, 'queued summaries built under another policy dropped, not sent');
   }
 
   /** Pipeline entry: clock guard (readings held until the clock is trusted), then process(). */
@@ -276,7 +291,7 @@ export class Gateway {
     let last: WindowSummary | undefined;
     for (const closed of summaries) {
       const summary = (last = this.withDrops(closed));
-      const messages = this.buildMessages(summary, topic);
+      const messages = this.buildMessages(summary, topic).map((m) => ({ ...m, policy: this.policy }));
       for (const m of messages) this.writes?.enqueue(m);
       this.opts.onEvent?.({ type: 'summary', summary, messages });
     }
@@ -284,7 +299,7 @@ export class Gateway {
     if (last) {
       const drops = { raw: last.drops?.raw ?? 0, summaries: last.drops?.summaries ?? 0, points: this.pointsCut };
       this.pointsCut = 0;
-      for (const m of this.health.messages({ ...last, drops }, this.built.buses, this.store)) this.writes?.enqueue(m);
+      for (const m of this.health.messages({ ...last, drops }, this.built.buses, this.store)) this.writes?.enqueue({ ...m, policy: this.policy });
     }
     if (summaries.length > 0) this.uplink?.kick();
   }

@@ -73,6 +73,12 @@ export const MIGRATIONS: readonly Migration[] = [
       INSERT INTO drops (what, n) VALUES ('raw', 0), ('summary', 0);
     `,
   },
+  {
+    version: 3,
+    description: 'the policy each pending summary was built under',
+    // NULL for messages queued before: their policy is unknown, so the next start drops them (counted).
+    sql: `ALTER TABLE outbox ADD COLUMN policy TEXT;`,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -2,7 +2,7 @@ import type { PolicyConfig } from '../config/schema.js';
 import { PasserelleError } from '../core/errors.js';
 import type { OutboxMessage } from '../core/outbox.js';
 import type { WindowSummary } from '../core/types.js';
-import { applyPolicy } from './policy.js';
+import { applyPolicy, policyHash } from './policy.js';
 import { fitPoints } from './senml-fit.js';
 import { encodeSummary, type EncodedPart } from './senml-split.js';
 import { DEFAULT_MAX_MESSAGE_BYTES, type SenmlFormat } from './senml-types.js';
@@ -16,7 +16,8 @@ export interface WindowMessages {
 /**
  * What the gateway enqueues for one window: policy, then SenML, then encoding, then split.
  * A window the policy leaves empty yields no message (sobriety: liveness is on the state topic), unless
- * the gateway dropped data since the previous summary: that is reported.
+ * the gateway dropped data since the previous summary and `policy.health` lists `drops`: that is reported.
+ * Every message carries the policy's hash (the outbox re-checks it on start).
  * Ids are deterministic (summary.id, or summary.id#k when split), so re-enqueueing a window is a no-op.
  */
 export function buildWindowMessages(
@@ -26,9 +27,12 @@ export function buildWindowMessages(
   topic: string,
   maxBytes: number = DEFAULT_MAX_MESSAGE_BYTES,
 ): WindowMessages {
-  const allowed = applyPolicy(summary, policy);
-  const dropped = (summary.drops?.raw ?? 0) + (summary.drops?.summaries ?? 0);
-  // Drops go up even from a window the policy leaves empty: a gap must never be silent.
+  // Drop counts are health figures: they leave only under `policy.health: [drops]`, like the rest.
+  const reportDrops = policy.health.includes('drops');
+  const { drops, ...withoutDrops } = applyPolicy(summary, policy);
+  const allowed: WindowSummary = reportDrops && drops ? { ...withoutDrops, drops } : withoutDrops;
+  const dropped = reportDrops ? (summary.drops?.raw ?? 0) + (summary.drops?.summaries ?? 0) : 0;
+  // Allowed drops go up even from a window the policy leaves empty: a gap must never be silent.
   if (allowed.points.length === 0 && dropped === 0) return { messages: [], pointsCut: 0 };
   let parts: EncodedPart[];
   let pointsCut = 0;
@@ -39,9 +43,11 @@ export function buildWindowMessages(
     if (!(e instanceof PasserelleError) || !['E_SENML_TOO_LARGE', 'E_SENML_NAME'].includes(e.code)) throw e;
     const fitted = fitPoints(allowed, format, maxBytes);
     pointsCut = fitted.pointsCut;
-    parts = encodeSummary(fitted.summary, format, maxBytes);
+    const { drops: fittedDrops, ...rest } = fitted.summary;
+    parts = encodeSummary(reportDrops ? fitted.summary : rest, format, maxBytes);
   }
-  const messages = parts.map((part) => ({ id: part.id, topic, payload: part.payload, createdAt: summary.end }));
+  const hash = policyHash(policy);
+  const messages = parts.map((part) => ({ id: part.id, topic, payload: part.payload, createdAt: summary.end, policy: hash }));
   return { messages, pointsCut };
 }
 

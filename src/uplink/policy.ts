@@ -10,6 +10,7 @@
  *   window or across windows, is a consumption.
  * Quality figures (count, completeness, bad counts) always stay with a kept point.
  */
+import { createHash } from 'node:crypto';
 import type { PolicyConfig } from '../config/schema.js';
 import { compileGlob, type GlobMatcher } from '../core/glob.js';
 import {
@@ -108,4 +109,25 @@ function releasableValues(point: PointSummary, threshold: number | undefined): R
 
 function atOrAbove(value: number | string | undefined, threshold: number): boolean {
   return typeof value === 'number' && value >= threshold;
+}
+
+/**
+ * A short stable hash of what the policy lets out (rules, thresholds, health groups), stored with each
+ * queued message: the same policy written in another key order hashes the same.
+ */
+export function policyHash(policy: PolicyConfig): string {
+  let hash = hashes.get(policy);
+  if (!hash) hashes.set(policy, (hash = createHash('sha256').update(stableJson(policy)).digest('hex').slice(0, 32)));
+  return hash;
+}
+
+const hashes = new WeakMap<PolicyConfig, string>();
+
+function stableJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
 }

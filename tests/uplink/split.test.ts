@@ -108,16 +108,26 @@ describe('buildOutboxMessages', () => {
 
 describe('drops in summaries', () => {
   const topic = summaryTopic('passerelle', 'site-a', 'gw-1');
-  const nothingAllowed = policySchema.parse({ allow: [], minCount: {} });
+  const nothingAllowed = policySchema.parse({ allow: [], minCount: {}, health: ['drops'] });
 
   it('reports local drops once, in the first part, even when the policy lets no point out', () => {
     const dropped = { ...manyPoints(60), drops: { raw: 1200, summaries: 3 } };
     const [only] = buildOutboxMessages(dropped, nothingAllowed, 'senml-json', topic);
     expect(decodeSenml(only!.payload, 'senml-json').slice(2)).toEqual([{ n: 'drops/raw', v: 1200 }, { n: 'drops/summaries', v: 3 }]);
-    const all = policySchema.parse({ allow: [{ match: '*', statistics: ['mean'] }], minCount: {} });
+    const all = policySchema.parse({ allow: [{ match: '*', statistics: ['mean'] }], minCount: {}, health: ['drops'] });
     const parts = buildOutboxMessages(dropped, all, 'senml-cbor', topic, 1024).map((m) => decodeSenml(m.payload, 'senml-cbor'));
     expect(parts.length).toBeGreaterThan(1);
     expect(parts.map((records) => records.filter((r) => r.n?.startsWith('drops/')).length)).toEqual(parts.map((_, i) => (i === 0 ? 2 : 0)));
+  });
+
+  // Issue 16, low: drop counters left even under an empty policy.
+  it('keeps drops local unless policy.health lists drops', () => {
+    const dropped = { ...manyPoints(3), drops: { raw: 1200, summaries: 3, points: 1 } };
+    expect(buildOutboxMessages(dropped, policySchema.parse({ allow: [] }), 'senml-json', topic)).toEqual([]);
+    const meanOnly = policySchema.parse({ allow: [{ match: '*', statistics: ['mean'] }], health: ['buses', 'store', 'clock'] });
+    const names = buildOutboxMessages(dropped, meanOnly, 'senml-json', topic).flatMap((m) => decodeSenml(m.payload, 'senml-json').map((r) => r.n));
+    expect(names).toContain('room-0/temperature/mean');
+    expect(names.filter((n) => n?.startsWith('drops/'))).toEqual([]);
   });
 
   it('says nothing about drops when there were none', () => {
