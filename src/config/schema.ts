@@ -229,7 +229,7 @@ export const policySchema = z.strictObject({
   health: z
     .array(z.enum(HEALTH_GROUPS))
     .default([])
-    .describe('Health figures sent once per window: buses, store, drops, clock (none by default)'),
+    .describe('Health figures sent once per window: buses, store, drops, clock (none by default); without drops, drop counts stay local'),
 });
 
 export const configSchema = z.strictObject({
