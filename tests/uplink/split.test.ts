@@ -157,6 +157,16 @@ describe('points too large for one message', () => {
     expect(records.find((r) => r.n === 'drops/points')?.v).toBe(2);
   });
 
+  it('cuts the point all the same but keeps the count local when policy.health does not list drops', () => {
+    const text: PointSummary = { device: 'linky', point: 'msg1', dataClass: 'status', measure: 'gauge', count: 10, expected: 10, last: 'M'.repeat(1500), bad: {} };
+    const noHealth = policySchema.parse({ allow: [{ match: '*', statistics: ['last'] }] });
+    const built = buildWindowMessages({ ...manyPoints(1), points: [text] }, noHealth, 'senml-json', topic, 1024);
+    expect(built.pointsCut).toBe(1);
+    const names = built.messages.flatMap((m) => decodeSenml(m.payload, 'senml-json').map((r) => r.n));
+    expect(names).toContain('linky/msg1/count');
+    expect(names.filter((n) => n?.startsWith('drops/'))).toEqual([]);
+  });
+
   it('never throws and never exceeds the bound, whatever the window (bounds the schema allows)', () => {
     fc.assert(
       fc.property(summaryArb(20), fc.integer({ min: 1024, max: 4096 }), fc.constantFrom(...FORMATS), (summary, maxBytes, format) => {
