@@ -29,8 +29,8 @@ export function buildWindowMessages(
 ): WindowMessages {
   // Drop counts are health figures: they leave only under `policy.health: [drops]`, like the rest.
   const reportDrops = policy.health.includes('drops');
-  const { drops, ...withoutDrops } = applyPolicy(summary, policy);
-  const allowed: WindowSummary = reportDrops && drops ? { ...withoutDrops, drops } : withoutDrops;
+  const keepDropsLocal = (s: WindowSummary): WindowSummary => (reportDrops ? s : withoutDrops(s));
+  const allowed = keepDropsLocal(applyPolicy(summary, policy));
   const dropped = reportDrops ? (summary.drops?.raw ?? 0) + (summary.drops?.summaries ?? 0) : 0;
   // Allowed drops go up even from a window the policy leaves empty: a gap must never be silent.
   if (allowed.points.length === 0 && dropped === 0) return { messages: [], pointsCut: 0 };
@@ -43,12 +43,17 @@ export function buildWindowMessages(
     if (!(e instanceof PasserelleError) || !['E_SENML_TOO_LARGE', 'E_SENML_NAME'].includes(e.code)) throw e;
     const fitted = fitPoints(allowed, format, maxBytes);
     pointsCut = fitted.pointsCut;
-    const { drops: fittedDrops, ...rest } = fitted.summary;
-    parts = encodeSummary(reportDrops ? fitted.summary : rest, format, maxBytes);
+    parts = encodeSummary(keepDropsLocal(fitted.summary), format, maxBytes);
   }
   const hash = policyHash(policy);
   const messages = parts.map((part) => ({ id: part.id, topic, payload: part.payload, createdAt: summary.end, policy: hash }));
   return { messages, pointsCut };
+}
+
+function withoutDrops(summary: WindowSummary): WindowSummary {
+  const copy: { -readonly [K in keyof WindowSummary]: WindowSummary[K] } = { ...summary };
+  delete copy.drops;
+  return copy;
 }
 
 /** buildWindowMessages, messages only. */
