@@ -275,11 +275,11 @@ export const policySchema = z.strictObject({
   minCount: z
     .partialRecord(z.enum(DATA_CLASSES), z.number().int().min(0))
     .default({})
-    .describe('Value statistics (min, max, mean, last, delta) of these classes below the threshold are omitted (e.g. occupancy: 5); counts still go'),
+    .describe('Per class (e.g. occupancy: 5): a gauge sends its values only when all reach the threshold, a counter only its delta at or above it (never its index); counts still go'),
   health: z
     .array(z.enum(HEALTH_GROUPS))
     .default([])
-    .describe('Health figures sent once per window: buses, store, drops, clock (none by default)'),
+    .describe('Health figures sent once per window: buses, store, drops, clock (none by default); without drops, drop counts stay local'),
 });
 
 export const configSchema = z.strictObject({

@@ -9,6 +9,11 @@ export interface OutboxMessage {
   readonly payload: Buffer;
   /** ms since epoch, when the message was enqueued. Drain order is createdAt, then id. */
   readonly createdAt: number;
+  /**
+   * Hash of the site policy the message was built under. On start, pending messages built under
+   * another policy (or none recorded) are dropped and counted, never sent under the old policy.
+   */
+  readonly policy?: string;
 }
 
 export interface Outbox {

@@ -116,8 +116,11 @@ export interface WindowSummary {
   readonly start: number;
   readonly end: number;
   readonly points: readonly PointSummary[];
-  /** Local data dropped since the previous summary (store size caps, disk full): reported, never silent. */
-  readonly drops?: { readonly raw: number; readonly summaries: number };
+  /**
+   * Local data dropped since the previous summary (store size caps, disk full), and points of this window
+   * cut or left out because one alone exceeded the message bound: reported, never silent.
+   */
+  readonly drops?: { readonly raw: number; readonly summaries: number; readonly points?: number };
   /** A window the gateway was killed in (crash, power cut), rebuilt at restart from the raw readings in the store. */
   readonly recovered?: RecoveredWindow;
 }

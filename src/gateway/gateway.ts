@@ -25,7 +25,9 @@ import { QualityChecker } from '../pipeline/quality.js';
 import { acquireInstanceLock, type InstanceLock } from '../store/instance-lock.js';
 import { Store } from '../store/store.js';
 import { WriteBuffer } from '../store/write-buffer.js';
-import { MqttUplink, buildOutboxMessages, summaryTopic } from '../uplink/mqtt-uplink.js';
+import { errorMessage } from '../core/errors.js';
+import { MqttUplink, buildWindowMessages, summaryTopic } from '../uplink/mqtt-uplink.js';
+import { policyHash } from '../uplink/policy.js';
 import { HealthReporter } from './health.js';
 import { CrashRecovery } from './recovery.js';
 import { buildDrivers, type BuiltDrivers } from './build-drivers.js';
@@ -86,6 +88,12 @@ export class Gateway {
   private running = false;
   private readonly closeGraceMs: number;
   private readonly health: HealthReporter;
+  /** Windows whose messages could not be built, reported with the next summary. */
+  private summariesNotBuilt = 0;
+  /** Points cut from messages since the last health message (they are also in each summary's drops). */
+  private pointsCut = 0;
+  /** Recorded with every queued message; a backlog queued under another policy is not sent (start()). */
+  private readonly policy: string;
 
   constructor(private readonly opts: GatewayOptions) {
     const { config } = opts;
@@ -93,6 +101,7 @@ export class Gateway {
     this.quality = new QualityChecker(this.built.quality);
     const rollovers = new Map(this.built.quality.map((q) => [pointKey(q.device, q.point), q.rolloverAt]));
     this.closeGraceMs = closeGrace(config);
+    this.policy = policyHash(config.policy);
     this.health = new HealthReporter(config, opts.logger, () => this.clock.trusted);
     this.aggregator = new Aggregator({
       site: config.site.id,
@@ -144,6 +153,7 @@ export class Gateway {
       maxOutboxBytes: config.store.maxOutboxBytes,
     });
     this.writes = new WriteBuffer({ target: this.store, logger: storeLogger, onRecovered: () => this.uplink?.kick() });
+    this.dropBacklogOfOtherPolicies(storeLogger);
     this.recoverInterruptedWindows();
     const url = this.brokerUrl;
     if (url) {
@@ -192,6 +202,16 @@ export class Gateway {
     this.savedMark = this.store!.windowsClosedBefore() ?? -Infinity;
     this.enqueue(closed);
     this.saveWindowMark();
+  }
+
+  /**
+   * Messages queued under another site policy (it was tightened, or they predate policy hashes) would
+   * leave under rules the site no longer has: they are deleted and counted as dropped summaries.
+   */
+  private dropBacklogOfOtherPolicies(logger: Logger): void {
+    // Not caught: a store that cannot be checked stops the start, like one that cannot be opened.
+    const dropped = this.store?.dropPendingNotUnder(this.policy) ?? 0;
+    if (dropped > 0) logger.warn({ dropped, policy: this.policy }, 'queued summaries built under another policy dropped, not sent');
   }
 
   /** Pipeline entry: clock guard (readings held until the clock is trusted), then process(). */
@@ -250,6 +270,26 @@ export class Gateway {
     logger.info({ outboxKept: pending }, 'gateway stopped');
   }
 
+  /**
+   * One window's messages. Points that cannot fit a message are cut and counted by the builder; a
+   * window that still cannot be built (a bug) is logged and counted as a dropped summary, never thrown.
+   */
+  private buildMessages(summary: WindowSummary, topic: string): OutboxMessage[] {
+    const { config, logger } = this.opts;
+    try {
+      const built = buildWindowMessages(summary, config.policy, config.uplink.format, topic, config.uplink.maxMessageBytes);
+      if (built.pointsCut > 0) {
+        this.pointsCut += built.pointsCut;
+        logger.warn({ window: summary.id, points: built.pointsCut, maxMessageBytes: config.uplink.maxMessageBytes }, 'points cut or left out: too large for one message');
+      }
+      return built.messages;
+    } catch (e) {
+      this.summariesNotBuilt += 1;
+      logger.error({ window: summary.id, err: errorMessage(e) }, 'window summary not built; counted as a dropped summary');
+      return [];
+    }
+  }
+
   /** Drops counted by the store and the write buffer since the last summary travel with the next one. */
   private withDrops(summary: WindowSummary): WindowSummary {
     const none = { rawDropped: 0, summariesDropped: 0 };
@@ -261,7 +301,8 @@ export class Gateway {
     }
     const fromBuffer = this.writes?.takeDropCounts() ?? none;
     const raw = fromStore.rawDropped + fromBuffer.rawDropped;
-    const summaries = fromStore.summariesDropped + fromBuffer.summariesDropped;
+    const summaries = fromStore.summariesDropped + fromBuffer.summariesDropped + this.summariesNotBuilt;
+    this.summariesNotBuilt = 0;
     return raw + summaries > 0 ? { ...summary, drops: { raw, summaries } } : summary;
   }
 
@@ -272,7 +313,16 @@ export class Gateway {
     this.writes.appendReadings(batch);
   }
 
+  /** A timer tick: whatever a device or a line sent, an exception here must not stop the gateway. */
   private closeWindows(now: number): void {
+    try {
+      this.closeWindowsNow(now);
+    } catch (e) {
+      this.opts.logger.error({ err: errorMessage(e) }, 'closing windows failed; the gateway keeps running');
+    }
+  }
+
+  private closeWindowsNow(now: number): void {
     this.process(this.clock.release());
     this.reportClockTrust();
     // Windows close, and silence is measured, only on a trusted clock.
@@ -315,14 +365,18 @@ export class Gateway {
       const settled = this.recovery ? this.recovery.settle(closed) : closed;
       if (!settled) continue; // rebuilt after a crash, but its summary had reached the outbox already
       const summary = (last = this.withDrops(settled));
-      const messages = buildOutboxMessages(summary, config.policy, config.uplink.format, topic, config.uplink.maxMessageBytes);
+      const messages = this.buildMessages(summary, topic).map((m) => ({ ...m, policy: this.policy }));
       for (const m of messages) this.writes?.enqueue(m);
       const bytes = messages.reduce((n, m) => n + m.payload.length, 0);
       this.opts.logger.info({ start: new Date(summary.start).toISOString(), points: summary.points.length, messages: messages.length, bytes }, 'window closed');
       this.opts.onEvent?.({ type: 'summary', summary, messages });
     }
     // One health message per batch of closed windows (several close at once only after a stall).
-    if (last) for (const m of this.health.messages(last, this.built.buses, this.store)) this.writes?.enqueue(m);
+    if (last) {
+      const drops = { raw: last.drops?.raw ?? 0, summaries: last.drops?.summaries ?? 0, points: this.pointsCut };
+      this.pointsCut = 0;
+      for (const m of this.health.messages({ ...last, drops }, this.built.buses, this.store)) this.writes?.enqueue({ ...m, policy: this.policy });
+    }
     if (summaries.length > 0) this.uplink?.kick();
   }
 }

@@ -6,6 +6,7 @@ interface OutboxRow {
   topic: string;
   payload: Buffer;
   created_at: number;
+  policy: string | null;
 }
 
 interface AuditRow {
@@ -37,7 +38,8 @@ export const MAX_ENTRIES_PER_QUERY = 10_000;
  * count see pending messages only.
  */
 export class OutboxTable implements Outbox {
-  private readonly upsert: Database.Statement<[string, string, Buffer, number]>;
+  private readonly upsert: Database.Statement<[string, string, Buffer, number, string | null]>;
+  private readonly deleteNotUnder: Database.Statement<[string]>;
   private readonly selectOldest: Database.Statement<[number], OutboxRow>;
   private readonly markDelivered: Database.Statement<[number, string]>;
   private readonly countPending: Database.Statement<[], number>;
@@ -52,15 +54,16 @@ export class OutboxTable implements Outbox {
     private readonly now: () => number,
   ) {
     // A delivered id may be queued again (contract: accepted once acknowledged); a pending one may not.
-    this.upsert = db.prepare<[string, string, Buffer, number]>(
-      `INSERT INTO outbox (id, topic, payload, created_at) VALUES (?, ?, ?, ?)
+    this.upsert = db.prepare<[string, string, Buffer, number, string | null]>(
+      `INSERT INTO outbox (id, topic, payload, created_at, policy) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET topic = excluded.topic, payload = excluded.payload,
-         created_at = excluded.created_at, delivered_at = NULL
+         created_at = excluded.created_at, policy = excluded.policy, delivered_at = NULL
        WHERE outbox.delivered_at IS NOT NULL`,
     );
     this.selectOldest = db.prepare<[number], OutboxRow>(
-      'SELECT id, topic, payload, created_at FROM outbox WHERE delivered_at IS NULL ORDER BY created_at, id LIMIT ?',
+      'SELECT id, topic, payload, created_at, policy FROM outbox WHERE delivered_at IS NULL ORDER BY created_at, id LIMIT ?',
     );
+    this.deleteNotUnder = db.prepare<[string]>('DELETE FROM outbox WHERE delivered_at IS NULL AND (policy IS NULL OR policy <> ?)');
     this.markDelivered = db.prepare<[number, string]>('UPDATE outbox SET delivered_at = ? WHERE id = ? AND delivered_at IS NULL');
     this.countPending = db.prepare<[], number>('SELECT count(*) FROM outbox WHERE delivered_at IS NULL').pluck();
     this.sumPendingBytes = db.prepare<[], number>('SELECT total(length(payload)) FROM outbox WHERE delivered_at IS NULL').pluck();
@@ -80,7 +83,7 @@ export class OutboxTable implements Outbox {
 
   /** A second enqueue of a pending id keeps the first message untouched and returns false. */
   enqueue(message: OutboxMessage): boolean {
-    return this.upsert.run(message.id, message.topic, message.payload, message.createdAt).changes === 1;
+    return this.upsert.run(message.id, message.topic, message.payload, message.createdAt, message.policy ?? null).changes === 1;
   }
 
   /** Pending messages, oldest first; at most min(limit, MAX_PEEK); none for a limit below 1. */
@@ -92,7 +95,13 @@ export class OutboxTable implements Outbox {
       topic: row.topic,
       payload: row.payload,
       createdAt: row.created_at,
+      ...(row.policy !== null && { policy: row.policy }),
     }));
+  }
+
+  /** Deletes the pending messages built under another policy, or under an unknown one; returns how many. */
+  dropPendingNotUnder(policy: string): number {
+    return this.deleteNotUnder.run(policy).changes;
   }
 
   /** Marks a pending message delivered now; unknown or already delivered ids are ignored. */

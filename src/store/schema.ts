@@ -83,6 +83,12 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 4,
+    description: 'the policy each pending summary was built under',
+    // NULL for messages queued before: their policy is unknown, so the next start drops them (counted).
+    sql: `ALTER TABLE outbox ADD COLUMN policy TEXT;`,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

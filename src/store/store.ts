@@ -154,6 +154,20 @@ export class Store implements Outbox {
     return this.run('peek', () => this.outbox.peek(limit));
   }
 
+  /**
+   * On start: pending messages built under another site policy (or before policies were recorded) are
+   * deleted and counted as dropped summaries, so a tightened policy is never bypassed by a backlog.
+   */
+  dropPendingNotUnder(policy: string): number {
+    return this.run('drop messages of another policy', () =>
+      this.db.transaction(() => {
+        const n = this.outbox.dropPendingNotUnder(policy);
+        this.drops.add('summary', n);
+        return n;
+      })(),
+    );
+  }
+
   /** Marks the message delivered (kept for the audit grace period); peek and count no longer see it. */
   ack(id: string): void {
     this.run('ack', () => this.outbox.ack(id));

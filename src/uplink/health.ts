@@ -6,6 +6,7 @@
  *   health/bus/<bus>/<counter>   counters over the window (requests, timeouts, crc, exceptions, ...)
  *   health/store/bytes (B), health/outbox/pending
  *   health/drops/raw, health/drops/summaries   what the store had to drop at its caps
+ *   health/drops/points          points cut from summaries, too large for one message
  *   health/clock/synced (vb)     whether the system clock is synchronised (windows depend on it)
  */
 import type { OutboxMessage } from '../core/outbox.js';
@@ -28,7 +29,8 @@ export interface HealthInput {
   readonly buses: Readonly<Record<string, Readonly<Record<string, number>>>>;
   readonly storeBytes: number;
   readonly outboxPending: number;
-  readonly drops: { readonly raw: number; readonly summaries: number };
+  /** points: points cut from summary messages, too large for one (see senml-fit.ts). */
+  readonly drops: { readonly raw: number; readonly summaries: number; readonly points?: number };
   readonly clockSynced: boolean;
 }
 
@@ -77,6 +79,7 @@ const GROUP_RECORDS: Readonly<Record<HealthGroup, (input: HealthInput) => SenmlR
   drops: (input) => [
     ...(input.drops.raw > 0 ? [{ n: 'health/drops/raw', v: input.drops.raw }] : []),
     ...(input.drops.summaries > 0 ? [{ n: 'health/drops/summaries', v: input.drops.summaries }] : []),
+    ...((input.drops.points ?? 0) > 0 ? [{ n: 'health/drops/points', v: input.drops.points! }] : []),
   ],
   clock: (input) => [{ n: 'health/clock/synced', vb: input.clockSynced }],
 };

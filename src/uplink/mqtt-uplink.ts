@@ -16,11 +16,12 @@ import type { Logger } from '../core/logger.js';
 import type { Outbox, OutboxMessage } from '../core/outbox.js';
 import { JitteredBackoff } from './backoff.js';
 import { brokerHint } from './broker-hints.js';
+import { MAX_INCOMING_PACKET_BYTES, packetSizeGuard } from './packet-guard.js';
 import { TokenBucket } from './token-bucket.js';
 import { stateTopic } from './topics.js';
 
 export { summaryTopic, stateTopic, healthTopic } from './topics.js';
-export { buildOutboxMessages } from './outbox-messages.js';
+export { buildOutboxMessages, buildWindowMessages } from './outbox-messages.js';
 export { buildHealthMessages } from './health.js';
 
 export interface MqttUplinkOptions {
@@ -169,6 +170,7 @@ export class MqttUplink {
   private connectOnce(firstAttempt?: () => void): void {
     const client = connect(this.opts.url, this.clientOptions(this.protocolVersion));
     this.client = client;
+    this.guardPacketSize(client);
     let fallBack = false;
     client.on('connect', (connack: IConnackPacket) => {
       this.onConnect(client, connack);
@@ -188,6 +190,18 @@ export class MqttUplink {
       this.onClose(client, fallBack ? 0 : this.backoff.next());
       if (!fallBack) firstAttempt?.();
       else this.reconnectTimer = setTimeout(() => this.connectOnce(firstAttempt), 0);
+    });
+  }
+
+  /** Closes the connection as soon as the broker declares a packet over the bound (packet-guard.ts). */
+  private guardPacketSize(client: MqttClient): void {
+    const tooLarge = packetSizeGuard(MAX_INCOMING_PACKET_BYTES);
+    const stream = client.stream;
+    stream.on('data', (chunk: Buffer) => {
+      const size = tooLarge(chunk);
+      if (size === undefined) return;
+      this.opts.logger.error({ url: this.opts.url, bytes: size, max: MAX_INCOMING_PACKET_BYTES }, 'broker sent a packet over the size bound; connection closed');
+      stream.destroy();
     });
   }
 
@@ -223,6 +237,8 @@ export class MqttUplink {
       resubscribe: false,
       queueQoSZero: false,
       will: { topic: this.state, payload: Buffer.from('offline'), qos: 1, retain: true },
+      // MQTT 5: the broker must not send larger packets; a 3.1.1 broker is held to it by guardPacketSize.
+      ...(protocolVersion === 5 && { properties: { maximumPacketSize: MAX_INCOMING_PACKET_BYTES } }),
     };
   }
 

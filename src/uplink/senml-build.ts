@@ -44,8 +44,9 @@ function recoveredRecords(summary: WindowSummary): SenmlRecord[] {
  */
 function dropRecords(summary: WindowSummary): SenmlRecord[] {
   const { drops } = summary;
-  if (!drops || drops.raw + drops.summaries === 0) return [];
-  return [numberRecord('drops/raw', drops.raw), numberRecord('drops/summaries', drops.summaries)];
+  if (!drops) return [];
+  const stored = drops.raw + drops.summaries > 0 ? [numberRecord('drops/raw', drops.raw), numberRecord('drops/summaries', drops.summaries)] : [];
+  return [...stored, ...((drops.points ?? 0) > 0 ? [numberRecord('drops/points', drops.points!)] : [])];
 }
 
 /** The records every message of a window starts with; `msgId` differs per part when a window is split. */

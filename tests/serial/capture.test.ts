@@ -1,6 +1,8 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeLineCapture } from '../../src/drivers/serial/line/index.js';
 import { crc16arc, decodeSdi12Capture, sdi12CrcChars } from '../../src/drivers/serial/sdi12/index.js';
+import { MASKED_DIGIT_RUN } from '../../src/drivers/serial/tic/capture.js';
 import { decodeTicCapture, encodeTicFrame } from '../../src/drivers/serial/tic/index.js';
 import { latin1 } from './helpers.js';
 
@@ -23,7 +25,7 @@ describe('decodeTicCapture', () => {
       { protocol: 'tic', ok: true, frame: 1, mode: 'standard', label: 'NGTF', value: '  TEMPO  ', dataClass: 'status' },
     ]);
     expect(records.slice(4)).toEqual([
-      { protocol: 'tic', ok: false, frame: 2, raw: 'EAST\t003519702\t0', error: { code: 'E_TIC_CHECKSUM', message: expect.any(String) } },
+      { protocol: 'tic', ok: false, frame: 2, raw: 'EAST\t#########\t0', error: { code: 'E_TIC_CHECKSUM', message: expect.any(String) } },
       { protocol: 'tic', ok: false, frame: 2, raw: 'ADSC (hidden identifier)', error: { code: 'E_TIC_CHECKSUM', message: expect.any(String) } },
       { protocol: 'tic', ok: false, frame: 3, error: { code: 'E_TIC_INCOMPLETE', message: expect.stringContaining('no ETX') } },
     ]);
@@ -32,6 +34,35 @@ describe('decodeTicCapture', () => {
 
   it('shows identifiers when asked', () => {
     expect(decodeTicCapture(capture, { showIdentifiers: true })[0]).toMatchObject({ label: 'ADSC', value: '012345678910' });
+    expect(decodeTicCapture(capture, { showIdentifiers: true })[4]).toMatchObject({ raw: 'EAST\t003519702\t0' });
+  });
+
+  // Issue 16, low: one bit of noise on the label (ADCO -> ADCN) printed the meter identifier in `raw`.
+  it('masks the identifier when noise hits its label', () => {
+    const frame = Buffer.from(encodeTicFrame([{ label: 'ADCO', value: '041876543210' }], 'historique'));
+    frame[5] = 0x4e; // STX, LF, A, D, C, O: ADCO -> ADCN (O is 0x4f: one bit)
+    const records = decodeTicCapture(frame);
+    expect(records[0]).toMatchObject({ ok: false, raw: 'ADCN ############ ' + String.fromCharCode(frame[frame.length - 3]!) });
+    expect(JSON.stringify(records)).not.toContain('87654');
+  });
+
+  it('never prints 5 consecutive digits of an identifier, whatever one byte of noise hits', () => {
+    fc.assert(
+      fc.property(
+        fc.stringMatching(/^[0-9]{12}$/),
+        fc.constantFrom(['ADCO', 'historique'] as const, ['ADSC', 'standard'] as const, ['PRM', 'standard'] as const),
+        fc.nat(),
+        fc.integer({ min: 0, max: 255 }),
+        (id, [label, mode], at, byte) => {
+          const value = label === 'PRM' ? `${id}34` : id;
+          const frame = Buffer.from(encodeTicFrame([{ label, value }], mode));
+          frame[at % frame.length] = byte;
+          const out = JSON.stringify(decodeTicCapture(frame));
+          for (let i = 0; i + MASKED_DIGIT_RUN <= value.length; i++) expect(out).not.toContain(value.slice(i, i + MASKED_DIGIT_RUN));
+        },
+      ),
+      { numRuns: 2000 },
+    );
   });
 });
 

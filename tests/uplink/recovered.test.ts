@@ -1,4 +1,4 @@
-/** The marking of a window rebuilt after a crash: sent whatever the policy, in the first part only. */
+/** The marking of a window rebuilt after a crash: with the window's points, or alone under policy.health [drops]; first part only. */
 import { describe, expect, it } from 'vitest';
 import { policySchema } from '../../src/config/schema.js';
 import type { PointSummary, WindowSummary } from '../../src/core/types.js';
@@ -18,6 +18,7 @@ const summary = (recovered: WindowSummary['recovered'], points = 1): WindowSumma
 const names = (payload: Buffer) => new Map(resolveSenml(decodeSenml(payload, 'senml-json')).map((r) => [r.n.replace('urn:dev:passerelle:s:g:', ''), r]));
 const allowAll = policySchema.parse({ allow: [{ match: 'meter.*', statistics: ['mean'] }] });
 const allowNothing = policySchema.parse({ allow: [] });
+const healthDropsOnly = policySchema.parse({ allow: [], health: ['drops'] });
 
 describe('a recovered window upstream', () => {
   it('carries recovered/lost and its gap in seconds', () => {
@@ -29,9 +30,11 @@ describe('a recovered window upstream', () => {
     expect(names(buildOutboxMessages(summary(undefined), allowAll, 'senml-json', 't')[0]!.payload).has('recovered/lost')).toBe(false);
   });
 
-  it('goes up even when the policy lets no point out, if the gap lost readings', () => {
-    expect(buildOutboxMessages(summary({ lost: 3, gapStart: 1_800_000_050_000, gapEnd: 1_800_000_060_000 }), allowNothing, 'senml-json', 't')).toHaveLength(1);
-    expect(buildOutboxMessages(summary({ lost: 0 }), allowNothing, 'senml-json', 't')).toHaveLength(0);
+  it('goes up alone, when the policy lets no point out, only as a health figure (policy.health: [drops])', () => {
+    const gap = summary({ lost: 3, gapStart: 1_800_000_050_000, gapEnd: 1_800_000_060_000 });
+    expect(buildOutboxMessages(gap, healthDropsOnly, 'senml-json', 't')).toHaveLength(1);
+    expect(buildOutboxMessages(gap, allowNothing, 'senml-json', 't')).toHaveLength(0);
+    expect(buildOutboxMessages(summary({ lost: 0 }), healthDropsOnly, 'senml-json', 't')).toHaveLength(0);
   });
 
   it('is in the first part of a split window only', () => {

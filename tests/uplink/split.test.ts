@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { policySchema } from '../../src/config/schema.js';
-import type { PointSummary, WindowSummary } from '../../src/core/types.js';
-import { buildOutboxMessages, summaryTopic } from '../../src/uplink/mqtt-uplink.js';
+import { STATISTICS, type PointSummary, type WindowSummary } from '../../src/core/types.js';
+import { buildOutboxMessages, buildWindowMessages, summaryTopic } from '../../src/uplink/mqtt-uplink.js';
 import { decodeSenml, encodeSummary, summaryToSenml, type SenmlFormat, type SenmlRecord } from '../../src/uplink/senml.js';
 import { summaryArb } from './arbitraries.js';
 
@@ -108,19 +108,72 @@ describe('buildOutboxMessages', () => {
 
 describe('drops in summaries', () => {
   const topic = summaryTopic('passerelle', 'site-a', 'gw-1');
-  const nothingAllowed = policySchema.parse({ allow: [], minCount: {} });
+  const nothingAllowed = policySchema.parse({ allow: [], minCount: {}, health: ['drops'] });
 
   it('reports local drops once, in the first part, even when the policy lets no point out', () => {
     const dropped = { ...manyPoints(60), drops: { raw: 1200, summaries: 3 } };
     const [only] = buildOutboxMessages(dropped, nothingAllowed, 'senml-json', topic);
     expect(decodeSenml(only!.payload, 'senml-json').slice(2)).toEqual([{ n: 'drops/raw', v: 1200 }, { n: 'drops/summaries', v: 3 }]);
-    const all = policySchema.parse({ allow: [{ match: '*', statistics: ['mean'] }], minCount: {} });
+    const all = policySchema.parse({ allow: [{ match: '*', statistics: ['mean'] }], minCount: {}, health: ['drops'] });
     const parts = buildOutboxMessages(dropped, all, 'senml-cbor', topic, 1024).map((m) => decodeSenml(m.payload, 'senml-cbor'));
     expect(parts.length).toBeGreaterThan(1);
     expect(parts.map((records) => records.filter((r) => r.n?.startsWith('drops/')).length)).toEqual(parts.map((_, i) => (i === 0 ? 2 : 0)));
   });
 
+  // Issue 16, low: drop counters left even under an empty policy.
+  it('keeps drops local unless policy.health lists drops', () => {
+    const dropped = { ...manyPoints(3), drops: { raw: 1200, summaries: 3, points: 1 } };
+    expect(buildOutboxMessages(dropped, policySchema.parse({ allow: [] }), 'senml-json', topic)).toEqual([]);
+    const meanOnly = policySchema.parse({ allow: [{ match: '*', statistics: ['mean'] }], health: ['buses', 'store', 'clock'] });
+    const names = buildOutboxMessages(dropped, meanOnly, 'senml-json', topic).flatMap((m) => decodeSenml(m.payload, 'senml-json').map((r) => r.n));
+    expect(names).toContain('room-0/temperature/mean');
+    expect(names.filter((n) => n?.startsWith('drops/'))).toEqual([]);
+  });
+
   it('says nothing about drops when there were none', () => {
     expect(buildOutboxMessages({ ...manyPoints(3), drops: { raw: 0, summaries: 0 } }, nothingAllowed, 'senml-json', topic)).toEqual([]);
+  });
+});
+
+// Issue 16, low: one point over maxMessageBytes threw from the window-closing timer and stopped the gateway.
+describe('points too large for one message', () => {
+  const topic = summaryTopic('passerelle', 'site-a', 'gw-1');
+  const all = policySchema.parse({ allow: [{ match: '*', statistics: [...STATISTICS] }], health: ['drops'] });
+  const longId = `d${'x'.repeat(62)}`;
+  const everyReason = Object.fromEntries(['timeout', 'exception', 'crc', 'frame', 'checksum', 'decode', 'range', 'rate', 'stuck', 'stale', 'no-sensor', 'clock'].map((r) => [r, 1]));
+
+  it.each(FORMATS)('cuts a 1500-character text value and leaves out a point with long ids and many bad reasons, counting both (%s)', (format) => {
+    const window = manyPoints(3);
+    const text: PointSummary = { device: 'linky', point: 'msg1', dataClass: 'status', measure: 'gauge', count: 10, expected: 10, last: 'M'.repeat(1500), bad: {} };
+    const noisy: PointSummary = { device: longId, point: `p${'y'.repeat(60)}`, dataClass: 'status', measure: 'gauge', count: 1, expected: 30, min: 1, max: 2, mean: 1.5, last: 2, bad: everyReason };
+    const built = buildWindowMessages({ ...window, points: [...window.points, text, noisy] }, all, format, topic, 1024);
+    expect(built.pointsCut).toBe(2);
+    const records = built.messages.flatMap((m) => decodeSenml(m.payload, format));
+    for (const m of built.messages) expect(m.payload.length).toBeLessThanOrEqual(1024);
+    const names = records.map((r) => r.n);
+    expect(names).toEqual(expect.arrayContaining(['room-0/temperature/mean', 'room-2/temperature/last', 'linky/msg1/count']));
+    expect(names).not.toContain('linky/msg1/last');
+    expect(names.some((n) => n?.startsWith(longId))).toBe(false);
+    expect(records.find((r) => r.n === 'drops/points')?.v).toBe(2);
+  });
+
+  it('cuts the point all the same but keeps the count local when policy.health does not list drops', () => {
+    const text: PointSummary = { device: 'linky', point: 'msg1', dataClass: 'status', measure: 'gauge', count: 10, expected: 10, last: 'M'.repeat(1500), bad: {} };
+    const noHealth = policySchema.parse({ allow: [{ match: '*', statistics: ['last'] }] });
+    const built = buildWindowMessages({ ...manyPoints(1), points: [text] }, noHealth, 'senml-json', topic, 1024);
+    expect(built.pointsCut).toBe(1);
+    const names = built.messages.flatMap((m) => decodeSenml(m.payload, 'senml-json').map((r) => r.n));
+    expect(names).toContain('linky/msg1/count');
+    expect(names.filter((n) => n?.startsWith('drops/'))).toEqual([]);
+  });
+
+  it('never throws and never exceeds the bound, whatever the window (bounds the schema allows)', () => {
+    fc.assert(
+      fc.property(summaryArb(20), fc.integer({ min: 1024, max: 4096 }), fc.constantFrom(...FORMATS), (summary, maxBytes, format) => {
+        const { messages } = buildWindowMessages(summary, all, format, topic, maxBytes);
+        for (const m of messages) expect(m.payload.length).toBeLessThanOrEqual(maxBytes);
+      }),
+      { numRuns: 60 },
+    );
   });
 });

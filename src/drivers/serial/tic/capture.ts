@@ -43,16 +43,27 @@ function groupRecord(event: TicGroupEvent, frame: number, showIdentifiers: boole
     frame,
     mode: event.mode,
     label: event.label,
-    value: hidden ? '(hidden identifier)' : (ticNumericValue(event.label, event.value) ?? event.value),
+    value: hidden ? '(hidden identifier)' : (ticNumericValue(event.label, event.value) ?? (info || showIdentifiers ? event.value : maskDigitRuns(event.value))),
     ...(info?.unit ? { unit: info.unit } : {}),
     ...(info ? { dataClass: info.dataClass } : {}),
     ...(event.horodate ? { horodate: event.horodate.iso, ...(event.horodate.degraded ? { clockDegraded: true } : {}) } : {}),
   };
 }
 
-/** A bad group's raw text, unless it looks like an identifier group (a checksum error does not make it less personal). */
+/**
+ * A bad group's raw text, unless it looks like an identifier group (a checksum error does not make it
+ * less personal). Noise may also hit the label (ADCO -> ADCN), so every run of MASKED_DIGIT_RUN or more
+ * digits is masked as well: meter identifiers are 12 digits (PRM 14), and one bad character in the
+ * middle still leaves a run of 6.
+ */
 function shownRaw(raw: string, showIdentifiers: boolean): string {
   if (showIdentifiers) return raw;
   const label = /^[^\t ]*/.exec(raw)?.[0] ?? '';
-  return TIC_LABELS[label]?.dataClass === 'identifier' ? `${label} (hidden identifier)` : raw;
+  return TIC_LABELS[label]?.dataClass === 'identifier' ? `${label} (hidden identifier)` : maskDigitRuns(raw);
 }
+
+/** Shorter runs (a 3-digit current, a 5-digit power) stay readable; an index's 9 digits are masked too. */
+export const MASKED_DIGIT_RUN = 5;
+const DIGIT_RUN = new RegExp(`[0-9]{${MASKED_DIGIT_RUN},}`, 'g');
+
+export const maskDigitRuns = (text: string): string => text.replace(DIGIT_RUN, (run) => '#'.repeat(run.length));
