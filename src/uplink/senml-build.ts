@@ -28,7 +28,7 @@ export function bodyGroups(summary: WindowSummary): SenmlRecord[][] {
   return [...(local.length > 0 ? [local] : []), ...summary.points.map((p) => pointRecords(summary, p))];
 }
 
-/** A window rebuilt after a crash says so, whatever the policy, with its gap: the gap is never silent. */
+/** A window rebuilt after a crash says so, with its gap (outbox-messages.ts decides when it may leave alone). */
 function recoveredRecords(summary: WindowSummary): SenmlRecord[] {
   const { recovered } = summary;
   if (!recovered) return [];
@@ -39,8 +39,8 @@ function recoveredRecords(summary: WindowSummary): SenmlRecord[] {
 }
 
 /**
- * Data the gateway had to drop since the previous summary (store caps, disk full): quality figures, sent
- * whatever the policy, so a gap in the data is never silent. Absent when nothing was dropped.
+ * Data the gateway had to drop since the previous summary (store caps, disk full): health figures that
+ * outbox-messages.ts keeps only under `policy.health: [drops]`. Absent when nothing was dropped.
  */
 function dropRecords(summary: WindowSummary): SenmlRecord[] {
   const { drops } = summary;
