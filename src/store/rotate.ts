@@ -58,8 +58,8 @@ export function rotateStoreKey(opts: RotateOptions): RotateReport {
   }
   const db = unlock(opts.path, source, cipher, logger);
   const next = nextKeyPath(opts.keyFile);
-  const owner = ownerOf(opts.keyFile);
   try {
+    const owner = ownerOf(opts.keyFile);
     leaveWalMode(db, opts.path);
     const key = randomBytes(KEY_BYTES);
     try {
