@@ -63,8 +63,8 @@ function rotateUnlocked(opts: RotateOptions): RotateReport {
   }
   const db = unlock(opts.path, source, cipher, logger);
   const next = nextKeyPath(opts.keyFile);
-  const owner = ownerOf(opts.keyFile);
   try {
+    const owner = ownerOf(opts.keyFile);
     leaveWalMode(db, opts.path);
     const key = randomBytes(KEY_BYTES);
     try {
