@@ -1,3 +1,4 @@
+import { dirname } from 'node:path';
 import { PasserelleError } from '../core/errors.js';
 
 /**
@@ -12,6 +13,14 @@ export function storeError(operation: string, path: string, e: unknown): Passere
   const detail = e instanceof Error ? e.message : String(e);
   if (code === 'SQLITE_FULL' || code === 'ENOSPC') {
     return new PasserelleError('E_STORE_FULL', `store ${path}: disk full during ${operation}; free space on its file system`, true, { cause: e });
+  }
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS' || code === 'SQLITE_READONLY' || code === 'SQLITE_CANTOPEN') {
+    return new PasserelleError(
+      'E_STORE_PERMISSION',
+      `store ${path}: ${operation} failed (${String(code)}): the directory ${dirname(path)} must be writable by the user running passerelle (the store creates its file and a journal beside it)`,
+      false,
+      { cause: e },
+    );
   }
   if (typeof code === 'string' && code.startsWith('SQLITE_BUSY')) {
     return new PasserelleError('E_STORE_BUSY', `store ${path} is locked by another process (${operation})`, true, { cause: e });

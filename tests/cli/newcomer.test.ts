@@ -1,6 +1,7 @@
 /** Issue 13 item 9: what a newcomer sees from the command line. */
 import { execFileSync } from 'node:child_process';
-import { readFileSync, existsSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROOT, runCli } from './cli.js';
@@ -41,4 +42,26 @@ describe('exit codes (README, "Exit codes")', () => {
     expect(readme).toContain('mosquitto-clients');
     expect(readme).not.toMatch(/^sudo /m);
   });
+});
+
+describe('a store directory the gateway cannot write', () => {
+  const canSwitchUser = process.getuid?.() === 0 && existsSync('/usr/bin/setpriv');
+  it.skipIf(!canSwitchUser)('run says the directory must be writable (run as nobody), exit 2', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'passerelle-ro-'));
+    try {
+      mkdirSync(join(dir, 'ro'));
+      mkdirSync(join(dir, 'rw'));
+      chmodSync(dir, 0o755);
+      chmodSync(join(dir, 'ro'), 0o755); // root's: nobody cannot create the database there
+      chmodSync(join(dir, 'rw'), 0o777);
+      const config = join(dir, 'site.yaml');
+      writeFileSync(config, `site: { id: s, name: S }\ngateway: { id: g }\nstore: { path: ${dir}/ro/s.db, keyFile: ${dir}/rw/s.key }\n`, { mode: 0o644 });
+      const r = await runCli(['run', '--config', config], { wrapper: ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`E_STORE_PERMISSION: store ${dir}/ro/s.db`);
+      expect(r.stderr).toContain(`the directory ${dir}/ro must be writable by the user running passerelle`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
