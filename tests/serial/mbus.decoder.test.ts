@@ -196,7 +196,7 @@ describe('decodeMbusCapture', () => {
 
   it('a bad checksum, a cut frame and a CI it cannot read are error lines, not exceptions', () => {
     const bad = Buffer.from(kamstrup);
-    bad[bad.length - 2] ^= 0xff;
+    bad[bad.length - 2] = bad[bad.length - 2]! ^ 0xff;
     const other = encodeLong(0x08, 1, 0x73, [1, 2, 3]);
     const lines = decodeMbusCapture(Buffer.concat([bad, other, kamstrup.subarray(0, 40)]));
     expect(lines.map((l) => l.error?.code)).toEqual(['E_MBUS_CHECKSUM', 'E_MBUS_CI', 'E_MBUS_INCOMPLETE']);

@@ -4,3 +4,4 @@ export { parseUserData, CI_VARIABLE, CI_VARIABLE_SHORT, CI_VARIABLE_NONE, type M
 export { readVif, type ValueInfo } from './vif.js';
 export { recordDataClass } from './classify.js';
 export { decodeMbusCapture, type MbusCaptureOptions } from './capture.js';
+export * from './encode.js';
