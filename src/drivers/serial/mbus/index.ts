@@ -5,3 +5,4 @@ export { readVif, type ValueInfo } from './vif.js';
 export { recordDataClass } from './classify.js';
 export { decodeMbusCapture, type MbusCaptureOptions } from './capture.js';
 export * from './encode.js';
+export * from './master.js';
