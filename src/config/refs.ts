@@ -94,8 +94,11 @@ function policyDeviceRefs(data: unknown, deviceIds: Set<string>): RawIssue[] {
   });
 }
 
-/** Profile ids, or profile id -> its point names (then `points` and `writable` are checked too). */
-export type KnownProfiles = ReadonlySet<string> | ReadonlyMap<string, Iterable<string>>;
+/**
+ * Profile ids, or profile id -> its point names (then `points` and `writable` are checked too);
+ * null names: any name may be right (the generic M-Bus profile checks its own when it starts).
+ */
+export type KnownProfiles = ReadonlySet<string> | ReadonlyMap<string, Iterable<string> | null>;
 
 function unknownProfiles(devices: Entry[], known: KnownProfiles): RawIssue[] {
   const ids = new Set(known.keys());
@@ -103,7 +106,8 @@ function unknownProfiles(devices: Entry[], known: KnownProfiles): RawIssue[] {
     const profile = text(fields.profile);
     if (profile === undefined) return [];
     if (!ids.has(profile)) return [{ path: ['devices', index, 'profile'], message: `unknown profile "${profile}"${didYouMean(profile, ids)} (profiles live in hardware/profiles)` }];
-    const points = known instanceof Map ? new Set<string>(known.get(profile)) : undefined;
+    const names = known instanceof Map ? known.get(profile) : undefined;
+    const points = names ? new Set<string>(names) : undefined;
     return points ? [...unknownPoints(fields, index, 'points', profile, points), ...unknownPoints(fields, index, 'writable', profile, points)] : [];
   });
 }

@@ -1,7 +1,7 @@
 /** Loads and checks a site config plus the profiles it names; every problem as FILE:LINE:COL. */
 import { formatIssue, loadConfigFile, type Config, type KnownProfiles } from '../config/index.js';
 import { PasserelleError } from '../core/errors.js';
-import { loadProfiles, type Profile } from '../profiles/index.js';
+import { loadMbusProfiles, loadProfiles, type MbusProfile, type Profile } from '../profiles/index.js';
 
 export interface Site {
   readonly config: Config;
@@ -16,12 +16,15 @@ export class ConfigRejected extends PasserelleError {
 }
 
 /** Profile ids with their point names, so a device's `points` are checked with line numbers too. */
-export const knownProfiles = (profiles: ReadonlyMap<string, Profile>): KnownProfiles =>
-  new Map([...profiles].map(([id, p]) => [id, p.points.map((x) => x.name)]));
+export const knownProfiles = (profiles: ReadonlyMap<string, Profile>, mbus: ReadonlyMap<string, MbusProfile> = new Map()): KnownProfiles =>
+  new Map<string, string[] | null>([
+    ...[...profiles].map(([id, p]) => [id, p.points.map((x) => x.name)] as [string, string[]]),
+    ...[...mbus].map(([id, p]) => [id, p.generic ? null : p.points.map((x) => x.name)] as [string, string[] | null]),
+  ]);
 
 export async function loadSite(file: string): Promise<Site> {
   const profiles = loadProfiles();
-  const result = await loadConfigFile(file, { knownProfiles: knownProfiles(profiles) });
+  const result = await loadConfigFile(file, { knownProfiles: knownProfiles(profiles, loadMbusProfiles()) });
   if (!result.ok) throw new ConfigRejected(result.errors.map(formatIssue));
   return { config: result.config, profiles };
 }

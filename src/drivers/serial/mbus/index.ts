@@ -6,3 +6,5 @@ export { recordDataClass } from './classify.js';
 export { decodeMbusCapture, type MbusCaptureOptions } from './capture.js';
 export * from './encode.js';
 export * from './master.js';
+export { mbusDeviceOptionsSchema, type MbusDeviceOptions } from './schema.js';
+export * from './points.js';
