@@ -159,6 +159,7 @@ export const deviceSchema = z
     if (d.protocol === 'mbus') {
       need('mbus', 'for an M-Bus meter (address or secondary)');
       need('profile', 'for an M-Bus meter (hardware/profiles/mbus, or mbus-generic)');
+      if (d.profile === 'mbus-generic' && !d.points) ctx.addIssue({ code: 'custom', path: ['points'], message: 'the generic M-Bus profile reads the points listed here (passerelle read --mbus shows their names)' });
     } else forbid('mbus');
   });
 
