@@ -177,13 +177,13 @@ export async function startMbusSimulator(opts: MbusSimulatorOptions): Promise<Mb
     if (f.kind === 'ack') return;
     totals.requests++;
     if (f.kind === 'short' && f.c === C_SND_NKE) {
-      if (f.a === ADDR_BROADCAST) return;
-      const targets = addressed(f.a);
+      const targets = f.a === ADDR_BROADCAST ? meters : addressed(f.a);
       for (const m of targets) {
         m.lastFcb = undefined;
         m.lastFrame = undefined;
         if (f.a === ADDR_NETWORK) m.selected = false;
       }
+      if (f.a === ADDR_BROADCAST) return; // every meter resets; none answers a broadcast
       if (targets.length > 1) return collide(targets.length);
       if (targets.length === 1) return answer(Buffer.from([ACK]));
       return;

@@ -33,6 +33,9 @@ describe('M-Bus master over a pty', () => {
     const { master, simulator } = await setup({ meters: [{ profile: getMbusProfile('kamstrup-multical-601'), primary: 5 }] });
     expect(await master.sndNke(5)).toBe(true);
     expect(await master.sndNke(6)).toBe(false);
+    const answersBefore = simulator.counts().answers;
+    expect(await master.sndNke(255)).toBe(true); // broadcast: sent, nobody answers, nothing awaited
+    expect(simulator.counts().answers).toBe(answersBefore);
     const r = await master.read(5);
     if (!r.ok) throw new Error(r.message);
     expect(r.header).toMatchObject({ id: '71234567', manufacturer: 'KAM', version: 8, medium: 4 });

@@ -10,7 +10,6 @@ import type { SerialFaults } from '../../sim/serial-noise.js';
 import { startTicSimulator } from '../../sim/tic.js';
 import { soilProbeValues, startSdi12Simulator } from '../../sim/sdi12.js';
 import { startLineSimulator } from '../../sim/line.js';
-import { startMbusSimulator } from '../../sim/mbus.js';
 import { loadMbusProfiles, type MbusProfile } from '../../profiles/index.js';
 import { stopOnSignals } from '../../gateway/lifecycle.js';
 import { processOutput, type CommandOutput } from './plan.js';
@@ -156,6 +155,7 @@ async function startMbusSimulation(profile: MbusProfile, opts: SimulateSerialOpt
   const pair: PtyPair | undefined = opts.pty ? await createPtyPair() : undefined;
   const connectTo = pair?.a ?? opts.port!;
   try {
+    const { startMbusSimulator } = await import('../../sim/mbus.js'); // loaded only when an M-Bus meter is simulated
     const sim = await startMbusSimulator({ path: pair?.b ?? opts.port!, meters: [{ profile, primary }], faults: { ...faultsOf(opts), ...(silence !== undefined ? { silence } : {}) }, seed });
     const id = profile.sim?.id ?? '00000001';
     const address = primary === 0 ? `secondary: "${id}"` : `address: ${primary}`;

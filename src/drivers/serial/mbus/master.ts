@@ -9,7 +9,7 @@
 import type { Logger } from '../../../core/logger.js';
 import { SerialLink, type SerialPortFactory, type SerialSettings } from '../serial-link.js';
 import {
-  ADDR_NETWORK, C_REQ_UD2, C_SND_NKE, C_SND_UD, CI_SELECT, encodeLong, encodeShort, FCB, isRspUd, MAX_FRAME_BYTES, MbusFrameReader, type FrameEvent,
+  ADDR_BROADCAST, ADDR_NETWORK, C_REQ_UD2, C_SND_NKE, C_SND_UD, CI_SELECT, encodeLong, encodeShort, FCB, isRspUd, MAX_FRAME_BYTES, MbusFrameReader, type FrameEvent,
 } from './frame.js';
 import { encodeManufacturer, idBytes, type MbusHeader } from './header.js';
 import { parseUserData, type MbusRecord, type MbusTelegram } from './telegram.js';
@@ -97,9 +97,13 @@ export class MbusMaster {
     return { ...this.counters, garbageBytes: this.reader.counters.garbageBytes, ...this.link.stats() };
   }
 
-  /** SND_NKE: resets the slave's link layer (its FCB); true when it acknowledged. */
+  /** SND_NKE: resets the slave's link layer (its FCB); true when it acknowledged. To 255 (broadcast) nobody answers: sent once, not awaited. */
   sndNke(address: number): Promise<boolean> {
     return this.serial(async () => {
+      if (address === ADDR_BROADCAST) {
+        await this.broadcast(encodeShort(C_SND_NKE, address));
+        return true;
+      }
       const answer = await this.exchangeWithRetries(encodeShort(C_SND_NKE, address), 'ack');
       if (answer.kind === 'ack') this.fcb.set(address, true);
       return answer.kind === 'ack';
@@ -194,6 +198,14 @@ export class MbusMaster {
       }
     }
     return answer;
+  }
+
+  /** A frame no slave answers (address 255): written, then the line is left quiet for an answer's time. */
+  private async broadcast(frame: Buffer): Promise<void> {
+    this.counters.requests++;
+    if (this.link.isOpen) await this.link.write(frame).catch(() => undefined);
+    await sleep(answerTimeoutMs(this.baud) + frameTimeMs(frame.length, this.baud));
+    for (const address of this.fcb.keys()) this.fcb.set(address, true);
   }
 
   /** One request and the first frame that answers it, or none within the standard's time. */
