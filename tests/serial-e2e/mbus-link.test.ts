@@ -92,4 +92,20 @@ describe('M-Bus master over a pty', () => {
     expect(s.retries).toBeGreaterThan(0);
     expect(ok).toBeGreaterThanOrEqual(6);
   }, 60_000);
+
+  it('reads through collision garbage before answers and cut answers, counting the garbage', async () => {
+    const { master, simulator } = await setup({ meters: [{ profile: getMbusProfile('itron-cyble-mbus'), primary: 2 }], faults: { noise: 0.5, cutFrames: 0.2 }, seed: 5 });
+    const values: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const r = await master.read(2);
+      if (r.ok) values.push(r.records.find((x) => x.quantity === 'volume' && x.storage === 0)!.value as number);
+    }
+    const c = simulator.counts();
+    expect(c.noiseBursts).toBeGreaterThan(0);
+    expect(master.stats().garbageBytes).toBeGreaterThan(0);
+    expect(values.length).toBeGreaterThanOrEqual(5);
+    // Every value read is one the meter served.
+    const served = simulator.served().map((s) => s.values.volume);
+    for (const v of values) expect(served).toContain(v);
+  }, 60_000);
 });
