@@ -28,6 +28,8 @@ export interface SimulatedMbusMeter {
   readonly primary: number;
   /** Identification number; the profile's sim id when absent. */
   readonly id?: string;
+  /** The status byte of its header (0: all well; 04h power low, 10h temporary error...). */
+  readonly status?: number;
 }
 
 export interface MbusSimulatorOptions {
@@ -150,7 +152,7 @@ export async function startMbusSimulator(opts: MbusSimulatorOptions): Promise<Mb
     }
     m.access = (m.access + 1) & 0xff;
     const more = m.part + 1 < m.parts.length;
-    const header = encodeHeader({ id: m.id, manufacturer: m.manufacturer, version: m.version, medium: m.medium, accessNumber: m.access });
+    const header = encodeHeader({ id: m.id, manufacturer: m.manufacturer, version: m.version, medium: m.medium, accessNumber: m.access, status: m.meter.status ?? 0 });
     const data = [...header, ...(m.parts[m.part] ?? []).flat(), ...(more ? [0x1f] : [])];
     const frame = encodeLong(C_RSP_UD, m.meter.primary, CI_VARIABLE, data);
     m.lastFcb = fcb;

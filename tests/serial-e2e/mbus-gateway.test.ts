@@ -37,7 +37,7 @@ describe('M-Bus meters to broker through the gateway', () => {
       path: pair.b,
       meters: [
         { profile: getMbusProfile('kamstrup-multical-601'), primary: 5 },
-        { profile: getMbusProfile('itron-cyble-mbus'), primary: 0 },
+        { profile: getMbusProfile('itron-cyble-mbus'), primary: 0, status: 0x04 }, // battery low
       ],
       faults: { badChecksums: 0.05 },
       seed: 3,
@@ -92,5 +92,7 @@ describe('M-Bus meters to broker through the gateway', () => {
     const devices = (gateway.stats() as { devices: Record<string, Record<string, number>> }).devices;
     expect(devices.heat!.ok).toBeGreaterThan(0);
     expect(devices.water!.ok).toBeGreaterThan(0);
+    expect(devices.water!.statusErrors).toBe(devices.water!.ok); // the meter's power-low bit, on every read
+    expect(devices.heat!.statusErrors).toBe(0);
   }, 60_000);
 });

@@ -10,7 +10,7 @@ import type { Logger } from '../../core/logger.js';
 import type { BusConfig, MbusDeviceConfig } from '../../config/schema.js';
 import { getMbusProfile } from '../../profiles/index.js';
 import { serialSettingsOf, type SerialPortFactory, type SerialSettings } from './serial-link.js';
-import { ADDR_NETWORK, findRecord, MbusMaster, mbusPoints, pointValue, type MbusPoint } from './mbus/index.js';
+import { ADDR_NETWORK, findRecord, MbusMaster, mbusPoints, pointValue, statusFlags, type MbusPoint } from './mbus/index.js';
 
 export const isMbusDevice = (d: { protocol: string; mbus?: unknown }): d is MbusDeviceConfig => d.protocol === 'mbus' && d.mbus !== undefined;
 
@@ -35,6 +35,8 @@ export interface MbusMeterCounters {
   failures: number;
   missingRecords: number;
   overruns: number;
+  /** Reads whose header status reported an error, power low or an alarm. */
+  statusErrors: number;
 }
 
 interface Attached {
@@ -44,6 +46,7 @@ interface Attached {
   readonly counters: MbusMeterCounters;
   nextDue: number;
   reset: boolean;
+  lastStatus: number;
 }
 
 export interface MbusBusOptions {
@@ -75,7 +78,7 @@ export class MbusBus {
   }
 
   async attach(device: MbusDeviceConfig, points: MbusPoint[], sink: ReadingSink): Promise<void> {
-    this.attached.set(device.id, { device, points, sink, counters: { reads: 0, ok: 0, failures: 0, missingRecords: 0, overruns: 0 }, nextDue: this.now(), reset: true });
+    this.attached.set(device.id, { device, points, sink, counters: { reads: 0, ok: 0, failures: 0, missingRecords: 0, overruns: 0, statusErrors: 0 }, nextDue: this.now(), reset: true, lastStatus: 0 });
     if (!this.running) {
       this.running = true;
       await this.master.start();
@@ -142,6 +145,7 @@ export class MbusBus {
       return;
     }
     a.counters.ok++;
+    this.noteStatus(a, result.header?.status ?? 0);
     a.sink(a.points.map((p): Reading => {
       const value = pointValue(p, findRecord(result.records, p.selector));
       if (value === null) {
@@ -150,6 +154,17 @@ export class MbusBus {
       }
       return { device: device.id, point: p.name, ts, value, quality: 'good' };
     }));
+  }
+
+  /** The meter's own status bits (error, power low, alarm): counted, and logged when they change. */
+  private noteStatus(a: Attached, status: number): void {
+    const flags = statusFlags(status & 0x1f);
+    if (flags.length > 0) a.counters.statusErrors++;
+    if ((status & 0x1f) !== (a.lastStatus & 0x1f)) {
+      if (flags.length > 0) this.opts.logger.warn({ device: a.device.id, status: flags }, 'the meter reports a problem');
+      else this.opts.logger.info({ device: a.device.id }, 'the meter reports no problem any more');
+    }
+    a.lastStatus = status;
   }
 
   /** The address to read: 253 after a selection by secondary address, or the primary one (SND_NKE first after a reset). */
