@@ -6,7 +6,10 @@
  * at line rate is (bytes the line carries per second) / (bytes the parser handles per second): a 7E1
  * or 8N1 character is 10 bits, so 1200 baud carries 120 bytes/s and 9600 baud 960 bytes/s.
  *
- * Fuzzing: fuzzCases inputs (default 1,000,000) split over the three parsers, half random bytes and
+ * M-Bus is 8E1, 11 bits a character: 2400 baud carries about 218 bytes/s; its row is the frame reader plus
+ * the EN 13757-3 decoder on a heat meter's RSP_UD (as the Kamstrup profile's records).
+ *
+ * Fuzzing: fuzzCases inputs (default 1,000,000) split over the four parsers, half random bytes and
  * half valid frames with random byte mutations, cuts and noise. A crash is any exception, or a parser
  * buffer found above its bound after a push (checked after every push). Every 16th case also embeds one intact
  * frame in noise and checks it is decoded exactly.
@@ -14,12 +17,15 @@
 import { encodeTicFrame, TicDecoder, DEFAULT_MAX_FRAME_BYTES, formatTicHorodate, type TicGroupInput, type TicMode } from '../src/drivers/serial/tic/index.js';
 import { createSdi12Framer, crc16arc, parseSdi12Response, sdi12CrcChars, Sdi12Session, SDI12_MAX_LINE_BYTES, type Sdi12Expect } from '../src/drivers/serial/sdi12/index.js';
 import { LineDecoder, DEFAULT_MAX_LINE_BYTES } from '../src/drivers/serial/line/index.js';
+import { encodeRspUd, MAX_FRAME_BYTES, MbusFrameReader, parseUserData } from '../src/drivers/serial/mbus/index.js';
 import { median, printResult, printTable, round3 } from './lib/report.js';
 
 const ROUNDS = 5;
 const CHUNK = 32;
 const BYTES_PER_CHAR = 10;
 const BAUDS = [1200, 9600] as const;
+/** M-Bus characters are 8E1: start, 8 data, parity, stop. */
+const MBUS_BITS_PER_CHAR = 11;
 const THROUGHPUT_BYTES = 4_000_000;
 
 /** xorshift32: deterministic and fast enough not to dominate the fuzz loop. */
@@ -61,6 +67,23 @@ const sdi12Exchange = (i: number): Buffer => {
   const data = `0+${(20 + (i % 100) / 10).toFixed(2)}+${(12 + (i % 37) / 10).toFixed(2)}`;
   return Buffer.from(`00012\r\n0\r\n${data}${sdi12CrcChars(crc16arc(data))}\r\n`, 'latin1');
 };
+
+/** A heat meter's RSP_UD, as the simulator sends a Kamstrup MULTICAL 601 (11 records, 76 bytes). */
+const mbusTelegram = (i: number): Buffer =>
+  encodeRspUd(5, { id: '71234567', manufacturer: 'KAM', version: 8, medium: 4, accessNumber: i & 0xff }, [
+    { type: 'bcd8', vif: [0x78], raw: 71234567 },
+    { type: 'int32', vif: [0x05], raw: 373_510 + i },
+    { type: 'int32', vif: [0x14], raw: 56_108 + (i % 100) },
+    { type: 'int16', vif: [0x5a], raw: 720 + (i % 40) },
+    { type: 'int16', vif: [0x5e], raw: 460 + (i % 30) },
+    { type: 'int16', vif: [0x61], raw: 2600 + (i % 200) },
+    { type: 'int32', vif: [0x2b], raw: 34_700 + (i % 3000) },
+    { type: 'int32', vif: [0x2b], raw: 44_800, function: 1 },
+    { type: 'int32', vif: [0x3b], raw: 540 + (i % 70) },
+    { type: 'int32', vif: [0x22], raw: 985 + i },
+    { type: 'int32', vif: [0x05], raw: 333_610, storage: 1 },
+  ]);
+const MBUS_RECORDS = 11;
 
 const textLine = (i: number): Buffer => Buffer.from(`T=${(20 + (i % 50) / 10).toFixed(1)};H=${40 + (i % 20)}\r\n`, 'latin1');
 
@@ -116,6 +139,26 @@ function sdi12Parser(random: () => number = () => 0.99): Parser {
 function lineParser(pattern?: string): Parser {
   const d = new LineDecoder({ delimiter: '\n', ...(pattern ? { pattern } : {}) });
   return { name: pattern ? 'line/regex' : 'line/pairs', bound: DEFAULT_MAX_LINE_BYTES + 1, push: (c) => d.push(c).length, buffered: () => d.bufferedBytes() };
+}
+
+/** The M-Bus receive path of MbusMaster: frame reader, then the telegram decoder on each RSP_UD. */
+function mbusParser(): Parser {
+  const reader = new MbusFrameReader();
+  return {
+    name: 'mbus',
+    bound: MAX_FRAME_BYTES,
+    push(c) {
+      let n = 0;
+      for (const e of reader.push(c)) {
+        if (e.type === 'frame' && e.frame.kind === 'long') {
+          parseUserData(e.frame.ci, e.frame.data);
+          n++;
+        }
+      }
+      return n;
+    },
+    buffered: () => reader.bufferedBytes(),
+  };
 }
 
 // ---------- throughput ----------
@@ -181,7 +224,19 @@ interface FuzzTarget {
   readonly recovers: (embedded: Uint8Array, i: number) => boolean;
 }
 
-const TARGETS: Readonly<Record<'tic' | 'sdi12' | 'line', FuzzTarget>> = {
+const TARGETS: Readonly<Record<'tic' | 'sdi12' | 'line' | 'mbus', FuzzTarget>> = {
+  mbus: {
+    make: mbusParser,
+    valid: mbusTelegram,
+    forbidden: [0x68, 0x10, 0xe5],
+    recovers(embedded, i) {
+      const frames = new MbusFrameReader().push(embedded).filter((e) => e.type === 'frame' && e.frame.kind === 'long');
+      const f = frames[0];
+      if (frames.length !== 1 || f?.type !== 'frame' || f.frame.kind !== 'long') return false;
+      const t = parseUserData(f.frame.ci, f.frame.data);
+      return t.ok && t.telegram.records.length === MBUS_RECORDS && t.telegram.records[1]!.value === (373_510 + i) * 100;
+    },
+  },
   tic: {
     make: ticParser,
     valid: (i) => ticFrame(i % 2 ? 'standard' : 'historique', i),
@@ -279,6 +334,7 @@ export async function run(args: string[]): Promise<void> {
     measure('sdi12', () => sdi12Parser(), stream(sdi12Exchange, THROUGHPUT_BYTES)),
     measure('line/pairs', () => lineParser(), stream(textLine, THROUGHPUT_BYTES)),
     measure('line/regex', () => lineParser('T=(?<T>[-0-9.]+);H=(?<H>[0-9.]+)'), stream(textLine, THROUGHPUT_BYTES)),
+    measure('mbus', mbusParser, stream(mbusTelegram, THROUGHPUT_BYTES)),
   ];
   out('throughput (CPU time, 32-byte chunks, median of 5)');
   printTable(
@@ -291,13 +347,14 @@ export async function run(args: string[]): Promise<void> {
     out,
   );
 
-  // Split: a third per parser family; the session fuzz rides along with SDI-12's share.
-  const share = Math.floor(fuzzCases / 3);
+  // Split: a quarter per parser family; the session fuzz rides along with SDI-12's share.
+  const share = Math.floor(fuzzCases / 4);
   const results: [string, FuzzResult][] = [
     ['tic', fuzz(TARGETS.tic, share, 1)],
     ['sdi12', fuzz(TARGETS.sdi12, Math.floor(share / 2), 2)],
     ['sdi12 session', fuzzSession(share - Math.floor(share / 2), 3)],
-    ['line', fuzz(TARGETS.line, fuzzCases - 2 * share, 4)],
+    ['line', fuzz(TARGETS.line, share, 4)],
+    ['mbus', fuzz(TARGETS.mbus, fuzzCases - 3 * share, 5)],
   ];
   out('');
   out('fuzzing (random bytes and mutated valid frames; every 16th case a valid frame inside noise)');
@@ -307,13 +364,16 @@ export async function run(args: string[]): Promise<void> {
   const tic = throughputs.find((t) => t.parser === 'tic/standard')!;
   // Worst parser at the fastest line rate each protocol uses (TIC standard, ASCII: 9600; SDI-12: 1200 on the wire).
   const worstShare = Math.max(
-    ...throughputs.map((t) => (t.parser === 'sdi12' ? 1200 : t.parser === 'tic/historique' ? 1200 : 9600) / BYTES_PER_CHAR / t.bytesPerSec),
+    ...throughputs.filter((t) => t.parser !== 'mbus').map((t) => (t.parser === 'sdi12' ? 1200 : t.parser === 'tic/historique' ? 1200 : 9600) / BYTES_PER_CHAR / t.bytesPerSec),
   );
+  const mbus = throughputs.find((t) => t.parser === 'mbus')!;
+  const mbusShare = 2400 / MBUS_BITS_PER_CHAR / mbus.bytesPerSec;
+  out(`mbus at 2400 baud 8E1 (${Math.round(2400 / MBUS_BITS_PER_CHAR)} bytes/s on the wire): ${(100 * mbusShare).toPrecision(2)} % of one core`);
   const crashes = results.reduce((n, [, r]) => n + r.crashes + r.overBound, 0);
   const cases = results.reduce((n, [, r]) => n + r.cases, 0);
   const lost = results.reduce((n, [, r]) => n + (r.embedded - r.recovered), 0);
   if (lost > 0) out(`WARNING: ${lost} valid frames inside noise were not recovered`);
-  printResult('serial-parse', { ticBytesPerSec: Math.round(tic.bytesPerSec), cpuShareAtLineRate: round3(worstShare), fuzzCases: cases, fuzzCrashes: crashes }, out);
+  printResult('serial-parse', { ticBytesPerSec: Math.round(tic.bytesPerSec), cpuShareAtLineRate: round3(worstShare), mbusBytesPerSec: Math.round(mbus.bytesPerSec), mbusCpuShareAt2400: Number(mbusShare.toPrecision(3)), fuzzCases: cases, fuzzCrashes: crashes }, out);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await run(process.argv.slice(2));

@@ -55,7 +55,7 @@ addSerialSimulateOptions(
   program
     .command('simulate')
     .description(
-      'simulate a device: a Modbus profile over TCP, or a serial one (linky-tic-standard, linky-tic-historique, sdi12-soil, line-demo) on a pty',
+      'simulate a device: a Modbus profile over TCP, or a serial one (linky-tic-standard, linky-tic-historique, sdi12-soil, line-demo, or an M-Bus meter such as kamstrup-multical-601) on a pty',
     )
     .requiredOption('--profile <id>', 'profile id, e.g. eastron-sdm630 or linky-tic-standard')
     .option('--tcp <host:port>', 'serve Modbus TCP here, e.g. 127.0.0.1:5020')

@@ -77,7 +77,8 @@ function serialProtocolBuses(devices: Entry[], buses: Entry[]): RawIssue[] {
     const bus = text(fields.bus);
     if (protocol === 'modbus' || bus === undefined || !busType.has(bus)) return [];
     if (busType.get(bus) !== 'serial') return [{ path: ['devices', index, 'bus'], message: `a ${protocol} device needs a serial bus; "${bus}" is not one` }];
-    const others = (users.get(bus) ?? []).filter((u) => u.id !== String(fields.id) && !(protocol === 'sdi12' && u.protocol === 'sdi12'));
+    // SDI-12 and M-Bus are multi-drop: devices of the same protocol share the line.
+    const others = (users.get(bus) ?? []).filter((u) => u.id !== String(fields.id) && !((protocol === 'sdi12' || protocol === 'mbus') && u.protocol === protocol));
     if (others.length === 0) return [];
     return [{ path: ['devices', index, 'bus'], message: `bus "${bus}" is also used by ${others.map((o) => `${o.id} (${o.protocol})`).join(', ')}: a ${protocol} device needs the port to itself` }];
   });
@@ -109,6 +110,14 @@ function devicePoints(fields: Record<string, unknown>, known?: KnownProfiles): s
       if (listed) return listed;
       const profile = text(fields.profile);
       return known instanceof Map && profile !== undefined && known.has(profile) ? [...known.get(profile)!] : undefined;
+    }
+    case 'mbus': {
+      // The generic profile's names follow a grammar (a Set whose has() applies it): not listable here.
+      const listed = strings(fields.points);
+      if (listed) return listed;
+      const profile = text(fields.profile);
+      const names = known instanceof Map && profile !== undefined ? known.get(profile) : undefined;
+      return Array.isArray(names) ? [...names] : undefined;
     }
     case 'tic': {
       const tic = isRecord(fields.tic) ? fields.tic : {};
@@ -176,7 +185,11 @@ function unknownPointSettings(devices: Entry[], known?: KnownProfiles): RawIssue
   });
 }
 
-/** Profile ids, or profile id -> its point names (then `points` and `writable` are checked too). */
+/**
+ * Profile ids, or profile id -> its point names (then `points` and `writable` are checked too).
+ * A Set is used as given, so a profile whose names follow a grammar (the generic M-Bus profile)
+ * can pass one whose has() applies it.
+ */
 export type KnownProfiles = ReadonlySet<string> | ReadonlyMap<string, Iterable<string>>;
 
 function unknownProfiles(devices: Entry[], known: KnownProfiles): RawIssue[] {
@@ -185,7 +198,8 @@ function unknownProfiles(devices: Entry[], known: KnownProfiles): RawIssue[] {
     const profile = text(fields.profile);
     if (profile === undefined) return [];
     if (!ids.has(profile)) return [{ path: ['devices', index, 'profile'], message: `unknown profile "${profile}"${didYouMean(profile, ids)} (profiles live in hardware/profiles)` }];
-    const points = known instanceof Map ? new Set<string>(known.get(profile)) : undefined;
+    const names = known instanceof Map ? known.get(profile) : undefined;
+    const points = names instanceof Set ? (names as Set<string>) : names ? new Set<string>(names) : undefined;
     return points ? [...unknownPoints(fields, index, 'points', profile, points), ...unknownPoints(fields, index, 'writable', profile, points)] : [];
   });
 }

@@ -7,6 +7,7 @@ import { brokerUrlFacts } from '../core/broker-url.js';
 import { DATA_CLASSES, HEALTH_GROUPS, STATISTICS } from '../core/types.js';
 import { SENML_UNITS } from '../core/units.js';
 import { lineDeviceOptionsSchema } from '../drivers/serial/line/schema.js';
+import { mbusDeviceOptionsSchema } from '../drivers/serial/mbus/schema.js';
 import { isValidWindow } from '../core/duration.js';
 import { duration, pointQualitySchema } from '../core/schemas.js';
 
@@ -76,7 +77,7 @@ const tcpBusSchema = z.strictObject({
 
 export const busSchema = z.discriminatedUnion('type', [serialBusSchema, tcpBusSchema]);
 
-export const DEVICE_PROTOCOLS = ['modbus', 'tic', 'sdi12', 'line'] as const;
+export const DEVICE_PROTOCOLS = ['modbus', 'tic', 'sdi12', 'line', 'mbus'] as const;
 
 const pointName = z.string().regex(/^[a-z0-9_]+$/, 'use lowercase letters, digits and _');
 
@@ -124,7 +125,7 @@ export const deviceSchema = z
     bus: id.describe('id of a bus in buses'),
     protocol: z.enum(DEVICE_PROTOCOLS).default('modbus'),
     unit: z.number().int().min(0).max(255).optional().describe('Modbus unit (slave) id'),
-    profile: z.string().min(1).optional().describe('Modbus: profile id from hardware/profiles'),
+    profile: z.string().min(1).optional().describe('Modbus: profile id from hardware/profiles; M-Bus: from hardware/profiles/mbus'),
     poll: duration.default(10_000).describe('Poll interval (Modbus, SDI-12); TIC and line devices push'),
     points: z.array(z.string().min(1)).min(1).optional().describe('Points to read; all of the profile when absent'),
     writable: z.array(z.string().min(1)).default([]).describe('Points that may be written; nothing else is ever written'),
@@ -138,12 +139,13 @@ export const deviceSchema = z
     tic: ticOptionsSchema.optional(),
     sdi12: sdi12OptionsSchema.optional(),
     line: lineDeviceOptionsSchema.optional(),
+    mbus: mbusDeviceOptionsSchema.optional().describe('M-Bus meter: primary address or secondary address'),
   })
   .superRefine((d, ctx) => {
-    const need = (key: 'unit' | 'profile' | 'sdi12' | 'line', why: string) => {
+    const need = (key: 'unit' | 'profile' | 'sdi12' | 'line' | 'mbus', why: string) => {
       if (d[key] === undefined) ctx.addIssue({ code: 'custom', path: [key], message: `${key} is required ${why}` });
     };
-    const forbid = (key: 'unit' | 'profile' | 'tic' | 'sdi12' | 'line') => {
+    const forbid = (key: 'unit' | 'profile' | 'tic' | 'sdi12' | 'line' | 'mbus') => {
       if (d[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: `${key} does not apply to a ${d.protocol} device` });
     };
     for (const name of Object.keys(d.pointPoll)) {
@@ -155,7 +157,7 @@ export const deviceSchema = z
       need('profile', 'for a Modbus device');
     } else {
       forbid('unit');
-      forbid('profile');
+      if (d.protocol !== 'mbus') forbid('profile');
       if (d.writable.length > 0) ctx.addIssue({ code: 'custom', path: ['writable'], message: `a ${d.protocol} device has nothing to write` });
     }
     if (d.protocol !== 'tic') forbid('tic');
@@ -163,6 +165,11 @@ export const deviceSchema = z
     else forbid('sdi12');
     if (d.protocol === 'line') need('line', 'for a line device (pattern or separators, fields)');
     else forbid('line');
+    if (d.protocol === 'mbus') {
+      need('mbus', 'for an M-Bus meter (address or secondary)');
+      need('profile', 'for an M-Bus meter (hardware/profiles/mbus, or mbus-generic)');
+      if (d.profile === 'mbus-generic' && !d.points) ctx.addIssue({ code: 'custom', path: ['points'], message: 'the generic M-Bus profile reads the points listed here (passerelle read --mbus shows their names)' });
+    } else forbid('mbus');
   });
 
 export const aggregationSchema = z.strictObject({
@@ -306,6 +313,7 @@ export type ModbusDeviceConfig = DeviceConfig & { protocol: 'modbus'; unit: numb
 export type TicDeviceConfig = DeviceConfig & { protocol: 'tic' };
 export type Sdi12DeviceConfig = DeviceConfig & { protocol: 'sdi12'; sdi12: NonNullable<DeviceConfig['sdi12']> };
 export type LineDeviceConfig = DeviceConfig & { protocol: 'line'; line: NonNullable<DeviceConfig['line']> };
+export type MbusDeviceConfig = DeviceConfig & { protocol: 'mbus'; profile: string; mbus: NonNullable<DeviceConfig['mbus']> };
 
 export const isModbusDevice = (d: DeviceConfig): d is ModbusDeviceConfig => d.protocol === 'modbus';
 export const modbusDevices = (c: Config): ModbusDeviceConfig[] => c.devices.filter(isModbusDevice);

@@ -2,7 +2,8 @@
 import { configIssueAt, formatIssue, loadConfigFile, type Config, type ConfigIssue, type KnownProfiles } from '../config/index.js';
 import { planSite } from '../drivers/modbus/site-plan.js';
 import { PasserelleError } from '../core/errors.js';
-import { loadProfiles, type Profile } from '../profiles/index.js';
+import { loadMbusProfiles, loadProfiles, type MbusProfile, type Profile } from '../profiles/index.js';
+import { parseGenericPointName } from '../drivers/serial/mbus/points.js';
 
 export interface Site {
   readonly config: Config;
@@ -17,12 +18,22 @@ export class ConfigRejected extends PasserelleError {
 }
 
 /** Profile ids with their point names, so a device's `points` are checked with line numbers too. */
-export const knownProfiles = (profiles: ReadonlyMap<string, Profile>): KnownProfiles =>
-  new Map([...profiles].map(([id, p]) => [id, p.points.map((x) => x.name)]));
+export const knownProfiles = (profiles: ReadonlyMap<string, Profile>, mbus: ReadonlyMap<string, MbusProfile> = new Map()): KnownProfiles =>
+  new Map<string, Iterable<string>>([
+    ...[...profiles].map(([id, p]) => [id, p.points.map((x) => x.name)] as [string, string[]]),
+    ...[...mbus].map(([id, p]) => [id, p.generic ? new GenericMbusNames() : p.points.map((x) => x.name)] as [string, Iterable<string>]),
+  ]);
+
+/** The names the generic M-Bus profile accepts: a grammar (energy, volume_s1, power_maximum...), not a list. */
+class GenericMbusNames extends Set<string> {
+  override has(name: string): boolean {
+    return parseGenericPointName(name) !== undefined;
+  }
+}
 
 export async function loadSite(file: string): Promise<Site> {
   const profiles = loadProfiles();
-  const result = await loadConfigFile(file, { knownProfiles: knownProfiles(profiles) });
+  const result = await loadConfigFile(file, { knownProfiles: knownProfiles(profiles, loadMbusProfiles()) });
   if (!result.ok) throw new ConfigRejected(result.errors.map(formatIssue));
   return { config: result.config, profiles };
 }

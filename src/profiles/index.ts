@@ -1,2 +1,6 @@
 export * from './schema.js';
 export { loadProfiles, loadProfileFile, getProfile, defaultProfileDir, packageRoot, registersFor } from './load.js';
+export * from './mbus-quantities.js';
+export * from './mbus-schema.js';
+export { mbusUnitFactor } from './mbus-units.js';
+export { loadMbusProfiles, loadMbusProfileFile, getMbusProfile, defaultMbusProfileDir } from './mbus-load.js';

@@ -16,7 +16,7 @@ export function registersFor(type: ValueType): 1 | 2 {
 }
 
 type Path = readonly (string | number)[];
-interface Problem {
+export interface Problem {
   path: Path;
   message: string;
   /** Point at this key of the object at `path` (unknown keys), rather than at its value. */
@@ -94,7 +94,7 @@ export function loadProfileFile(file: string): Profile {
   return deepFreeze(parsed.data);
 }
 
-function issueToProblems(issue: { path: PropertyKey[]; message: string; code: string; keys?: string[] }): Problem[] {
+export function issueToProblems(issue: { path: PropertyKey[]; message: string; code: string; keys?: string[] }): Problem[] {
   const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
   if (issue.code === 'unrecognized_keys' && issue.keys) {
     return issue.keys.map((key) => ({ path, key, message: 'unknown field (a typo?)' }));
@@ -131,7 +131,7 @@ function crossChecks(profile: Profile, fileId: string): Problem[] {
 }
 
 /** Line and column of the deepest node on the path that exists in the YAML (a missing field points at its parent). */
-function locate(doc: Document, lineCounter: LineCounter, path: Path, key?: string): { line: number; col: number } {
+export function locate(doc: Document, lineCounter: LineCounter, path: Path, key?: string): { line: number; col: number } {
   let offset = doc.contents?.range?.[0] ?? 0;
   for (let depth = path.length; depth >= 0; depth--) {
     const node = doc.getIn(path.slice(0, depth), true) as Node | undefined;
@@ -147,7 +147,7 @@ function locate(doc: Document, lineCounter: LineCounter, path: Path, key?: strin
   return lineCounter.linePos(offset);
 }
 
-function deepFreeze<T>(value: T): T {
+export function deepFreeze<T>(value: T): T {
   if (value && typeof value === 'object' && !Object.isFrozen(value)) {
     Object.freeze(value);
     for (const child of Object.values(value)) deepFreeze(child);

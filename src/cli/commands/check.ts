@@ -1,5 +1,5 @@
 import { formatIssue, loadConfigFile } from '../../config/index.js';
-import { loadProfiles } from '../../profiles/index.js';
+import { loadMbusProfiles, loadProfiles } from '../../profiles/index.js';
 import { knownProfiles, lineBudgetWarnings } from '../load-site.js';
 
 /**
@@ -9,7 +9,7 @@ import { knownProfiles, lineBudgetWarnings } from '../load-site.js';
  */
 export async function checkCommand(file: string): Promise<number> {
   const profiles = loadProfiles();
-  const result = await loadConfigFile(file, { knownProfiles: knownProfiles(profiles) });
+  const result = await loadConfigFile(file, { knownProfiles: knownProfiles(profiles, loadMbusProfiles()) });
   if (result.ok) {
     const warnings = [...result.warnings, ...lineBudgetWarnings({ config: result.config, profiles }).map((w) => ({ ...w, message: `warning: ${w.message}` }))];
     for (const w of warnings) process.stderr.write(`${formatIssue(w)}\n`);

@@ -1,6 +1,6 @@
 /**
- * `passerelle decode --protocol tic|sdi12|line [FILE|-]`: a capture brought back from site, decoded
- * to JSON lines, one per group (TIC), reply (SDI-12) or line (ASCII), each `ok` or with an `error`
+ * `passerelle decode --protocol tic|sdi12|line|mbus [FILE|-]`: a capture brought back from site, decoded
+ * to JSON lines, one per group (TIC), reply (SDI-12), line (ASCII) or data record (M-Bus), each `ok` or with an `error`
  * code and message. Errors in the data are output, not failures: exit 0. Exit 1 when the input
  * cannot be read or the options are wrong.
  */
@@ -31,10 +31,10 @@ export const MAX_CAPTURE_BYTES = 64 * 1024 * 1024;
 export function registerDecodeCommand(program: Command): void {
   program
     .command('decode')
-    .description('decode a saved serial capture (TIC, SDI-12, ASCII lines) to JSON lines, one per group or reading')
+    .description('decode a saved serial capture (TIC, SDI-12, ASCII lines, M-Bus) to JSON lines, one per group, reading or record')
     .argument('[file]', 'capture file; - or absent for stdin')
-    .addOption(new Option('--protocol <p>', 'protocol of the capture').choices(['tic', 'sdi12', 'line']).makeOptionMandatory())
-    .option('--show-identifiers', 'TIC: print ADCO/ADSC/PRM in clear (they identify a household meter)')
+    .addOption(new Option('--protocol <p>', 'protocol of the capture').choices(['tic', 'sdi12', 'line', 'mbus']).makeOptionMandatory())
+    .option('--show-identifiers', 'TIC: print ADCO/ADSC/PRM in clear (they identify a household meter); M-Bus: meter ids, fabrication numbers, customer records')
     .option('--crc', 'SDI-12: data replies carry a CRC even without an echoed aMC! before them')
     .option('--pattern <regex>', 'line: regular expression with named groups, e.g. "T=(?<T>[-0-9.]+)"')
     .option('--delimiter <text>', 'line: end of line; \\n, \\r\\n and \\t escapes are understood (default \\n)')
@@ -64,7 +64,7 @@ export async function decodeCommand(file: string | undefined, o: DecodeCommandOp
 async function captureOptions(o: DecodeCommandOptions): Promise<CaptureOptions> {
   const lineOnly = [o.pattern && '--pattern', o.delimiter && '--delimiter', o.config && '--config', o.device && '--device'].filter(Boolean);
   if (o.protocol !== 'line' && lineOnly.length > 0) usage(`${lineOnly.join(', ')} only apply to --protocol line`);
-  if (o.showIdentifiers && o.protocol !== 'tic') usage('--show-identifiers only applies to --protocol tic');
+  if (o.showIdentifiers && o.protocol !== 'tic' && o.protocol !== 'mbus') usage('--show-identifiers only applies to --protocol tic or mbus');
   if (o.crc && o.protocol !== 'sdi12') usage('--crc only applies to --protocol sdi12');
   switch (o.protocol) {
     case 'tic':
@@ -73,8 +73,10 @@ async function captureOptions(o: DecodeCommandOptions): Promise<CaptureOptions> 
       return { sdi12: { crc: o.crc === true } };
     case 'line':
       return { line: await lineOptions(o) };
+    case 'mbus':
+      return { mbus: { showIdentifiers: o.showIdentifiers === true } };
     default:
-      return usage(`unknown protocol "${String(o.protocol)}": use tic, sdi12 or line`);
+      return usage(`unknown protocol "${String(o.protocol)}": use tic, sdi12, line or mbus`);
   }
 }
 

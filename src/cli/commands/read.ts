@@ -14,7 +14,7 @@ import { formatTable, processOutput, type CommandOutput } from './plan.js';
 import { addLineOptions, describeLine, endpointFromOptions, positiveInteger, timingOfEndpoint, type LineOptions } from './scan.js';
 
 export interface ReadCommandOptions extends LineOptions {
-  readonly unit: string;
+  readonly unit?: string;
   readonly profile?: string;
   readonly points?: string;
   readonly raw?: boolean;
@@ -42,15 +42,29 @@ export function registerReadCommand(program: Command): void {
   const cmd = program
     .command('read')
     .description("read one device's profile points, or raw registers, and print decoded values")
-    .requiredOption('--unit <n>', 'unit (slave) id')
+    .option('--unit <n>', 'unit (slave) id; M-Bus: primary address')
     .option('--profile <id>', 'hardware profile, e.g. eastron-sdm630')
     .option('--points <names>', 'comma-separated point names (default: all of the profile)')
     .option('--raw', 'read raw registers instead of a profile')
     .addOption(new Option('--function <fc>', 'read function for --raw: 1 coils, 2 discrete, 3 holding, 4 input').choices(['1', '2', '3', '4']).default('3'))
     .option('--address <a>', 'first wire (0-based) address for --raw, decimal or 0x hex')
     .option('--count <n>', 'registers or bits to read for --raw', '1')
-    .option('--json', 'print the rows as JSON');
-  addLineOptions(cmd, 1000).action(async (o: ReadCommandOptions) => {
+    .option('--json', 'print the rows as JSON')
+    .option('--mbus', "M-Bus meter (EN 13757): its records, or --profile's points; 2400 baud 8E1 unless --baud/--parity say otherwise")
+    .option('--secondary <id>', 'M-Bus: select the meter by its 8-digit identification number instead of --unit')
+    .option('--show-identifiers', 'M-Bus: print the meter id, fabrication number and customer records in clear');
+  addLineOptions(cmd, 1000).action(async (o: ReadCommandOptions & { mbus?: boolean; secondary?: string; showIdentifiers?: boolean }, command: Command) => {
+    if (o.mbus) {
+      const given = (k: string) => command.getOptionValueSource(k) === 'cli';
+      const { mbusReadCommand } = await import('./mbus.js');
+      process.exitCode = await mbusReadCommand({
+        port: o.port, baud: given('baud') ? o.baud : '2400', parity: given('parity') ? o.parity : 'even',
+        ...(given('timeout') ? { timeout: o.timeout } : {}),
+        ...(o.unit !== undefined ? { unit: o.unit } : {}), ...(o.secondary !== undefined ? { secondary: o.secondary } : {}),
+        ...(o.profile !== undefined ? { profile: o.profile } : {}), json: o.json === true, showIdentifiers: o.showIdentifiers === true,
+      });
+      return;
+    }
     process.exitCode = await readCommand(o);
   });
 }
@@ -58,6 +72,7 @@ export function registerReadCommand(program: Command): void {
 /** Returns the exit code: 0 when every value was read, 1 when some point could not be. */
 export async function readCommand(o: ReadCommandOptions, out: CommandOutput = processOutput, line?: ProbeLine): Promise<number> {
   const endpoint = endpointFromOptions(o);
+  if (o.unit === undefined) throw usage('say which device: --unit N');
   const unit = unitId(o.unit);
   const timeoutMs = positiveInteger(o.timeout, '--timeout');
   const request = o.raw ? rawRequest(o) : profileRequest(o);

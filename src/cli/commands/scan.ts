@@ -85,8 +85,20 @@ export function registerScanCommand(program: Command): void {
   const cmd = program
     .command('scan')
     .description('list the unit ids that answer on a line, with the likely model of each')
-    .option('--ids <ranges>', 'unit ids to try, e.g. 1-247, 1,2,5-9 or 254', '1-247');
-  addLineOptions(cmd, 100).action(async (o: ScanCommandOptions) => {
+    .option('--ids <ranges>', 'unit ids to try, e.g. 1-247, 1,2,5-9 or 254 (M-Bus: primary addresses, default 0-250)', '1-247')
+    .option('--mbus', 'M-Bus meters (EN 13757): primary scan then secondary search; 2400 baud 8E1 unless --baud/--parity say otherwise')
+    .option('--no-primary', 'M-Bus: skip the primary address scan')
+    .option('--no-secondary', 'M-Bus: skip the secondary address search');
+  addLineOptions(cmd, 100).action(async (o: ScanCommandOptions & { mbus?: boolean; primary: boolean; secondary: boolean }, command: Command) => {
+    if (o.mbus) {
+      const given = (k: string) => command.getOptionValueSource(k) === 'cli';
+      const { mbusScanCommand } = await import('./mbus.js');
+      await mbusScanCommand(
+        { port: o.port, baud: given('baud') ? o.baud : '2400', parity: given('parity') ? o.parity : 'even', ids: given('ids') ? o.ids : '0-250', primary: o.primary, secondary: o.secondary, ...(given('timeout') ? { timeout: o.timeout } : {}) },
+        processIo(),
+      );
+      return;
+    }
     await scanCommand(o);
   });
 }

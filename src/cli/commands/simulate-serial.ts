@@ -10,12 +10,15 @@ import type { SerialFaults } from '../../sim/serial-noise.js';
 import { startTicSimulator } from '../../sim/tic.js';
 import { soilProbeValues, startSdi12Simulator } from '../../sim/sdi12.js';
 import { startLineSimulator } from '../../sim/line.js';
+import { loadMbusProfiles, type MbusProfile } from '../../profiles/index.js';
 import { stopOnSignals } from '../../gateway/lifecycle.js';
 import { processOutput, type CommandOutput } from './plan.js';
 
 export const SERIAL_SIM_PROFILES = ['linky-tic-standard', 'linky-tic-historique', 'sdi12-soil', 'line-demo'] as const;
 export type SerialSimProfile = (typeof SERIAL_SIM_PROFILES)[number];
 export const isSerialSimProfile = (id: string): id is SerialSimProfile => (SERIAL_SIM_PROFILES as readonly string[]).includes(id);
+/** M-Bus meter profiles (hardware/profiles/mbus) are simulated on a pty too. */
+export const isMbusSimProfile = (id: string): boolean => loadMbusProfiles().has(id);
 
 export interface SimulateSerialOptions {
   readonly profile: string;
@@ -26,6 +29,10 @@ export interface SimulateSerialOptions {
   readonly cutFrames?: string;
   readonly badChecksums?: string;
   readonly seed?: string;
+  /** M-Bus: probability that the meter does not answer a request. */
+  readonly silence?: string;
+  /** M-Bus: the meter's primary address (default 1; 0: secondary addressing only). */
+  readonly mbusAddress?: string;
 }
 
 export interface SerialSimulation {
@@ -42,21 +49,26 @@ export function addSerialSimulateOptions(cmd: Command): Command {
     .option('--noise <p>', 'serial profiles: probability of a noise burst before a frame/line (0-1)')
     .option('--cut-frames <p>', 'serial profiles: probability that a frame/reply/line is cut short (0-1)')
     .option('--bad-checksums <p>', 'serial profiles: probability of a corrupted checksum/CRC/value (0-1)')
-    .option('--seed <n>', 'serial profiles: seed of the fault generator, to replay a run');
+    .option('--seed <n>', 'serial profiles: seed of the fault generator, to replay a run')
+    .option('--silence <p>', 'M-Bus profiles: probability that the meter does not answer (0-1)')
+    .option('--mbus-address <n>', 'M-Bus profiles: primary address of the simulated meter (default 1; 0 for secondary addressing only)');
 }
 
 /** Starts the simulation and returns it; simulateSerialCommand adds the Ctrl-C handling. */
 export async function startSerialSimulation(opts: SimulateSerialOptions, out: CommandOutput = processOutput): Promise<SerialSimulation> {
-  if (!isSerialSimProfile(opts.profile)) throw new PasserelleError('E_CLI_USAGE', `"${opts.profile}" is not a serial profile (${SERIAL_SIM_PROFILES.join(', ')})`);
+  const mbus = isMbusSimProfile(opts.profile) ? loadMbusProfiles().get(opts.profile) : undefined;
+  const profile = opts.profile;
+  if (!mbus && !isSerialSimProfile(profile)) throw new PasserelleError('E_CLI_USAGE', `"${profile}" is not a serial profile (${[...SERIAL_SIM_PROFILES, ...loadMbusProfiles().keys()].join(', ')})`);
   if (!opts.pty === !opts.port) throw new PasserelleError('E_CLI_USAGE', 'say where the device is: --pty (a new pty pair) or --port PATH');
+  if (mbus || !isSerialSimProfile(profile)) return startMbusSimulation(mbus!, opts, out);
   const faults = faultsOf(opts);
   const seed = opts.seed === undefined ? 1 : integer(opts.seed, '--seed');
   const pair: PtyPair | undefined = opts.pty ? await createPtyPair() : undefined;
   const devicePath = pair?.b ?? opts.port!;
   const connectTo = pair?.a ?? opts.port!;
   try {
-    const sim = await startProfile(opts.profile, devicePath, faults, seed);
-    out.stdout(`${describe(opts.profile)}: connect the gateway to ${connectTo}\n${configHint(opts.profile, connectTo)}`);
+    const sim = await startProfile(profile, devicePath, faults, seed);
+    out.stdout(`${describe(profile)}: connect the gateway to ${connectTo}\n${configHint(profile, connectTo)}`);
     return {
       connectTo,
       stop: async () => {
@@ -132,4 +144,36 @@ function integer(text: string, flag: string): number {
   const n = Number(text);
   if (!Number.isInteger(n)) throw new PasserelleError('E_CLI_USAGE', `${flag} must be an integer, got "${text}"`);
   return n;
+}
+
+/** An M-Bus meter of a profile, answering on a pty at 2400 baud 8E1. */
+async function startMbusSimulation(profile: MbusProfile, opts: SimulateSerialOptions, out: CommandOutput): Promise<SerialSimulation> {
+  const seed = opts.seed === undefined ? 1 : integer(opts.seed, '--seed');
+  const primary = opts.mbusAddress === undefined ? 1 : integer(opts.mbusAddress, '--mbus-address');
+  if (primary < 0 || primary > 250) throw new PasserelleError('E_CLI_USAGE', `--mbus-address is 0-250, got ${primary}`);
+  const silence = opts.silence === undefined ? undefined : Number(opts.silence);
+  if (silence !== undefined && !(silence >= 0 && silence <= 1)) throw new PasserelleError('E_CLI_USAGE', `--silence must be a probability from 0 to 1, got "${opts.silence}"`);
+  const pair: PtyPair | undefined = opts.pty ? await createPtyPair() : undefined;
+  const connectTo = pair?.a ?? opts.port!;
+  try {
+    const { startMbusSimulator } = await import('../../sim/mbus.js'); // loaded only when an M-Bus meter is simulated
+    const sim = await startMbusSimulator({ path: pair?.b ?? opts.port!, meters: [{ profile, primary }], faults: { ...faultsOf(opts), ...(silence !== undefined ? { silence } : {}) }, seed });
+    const id = profile.sim?.id ?? '00000001';
+    const address = primary === 0 ? `secondary: "${id}"` : `address: ${primary}`;
+    out.stdout(
+      `M-Bus ${profile.manufacturer} ${profile.model} (${profile.id}), id ${id}, primary address ${primary}, 2400 baud 8E1: connect the gateway to ${connectTo}\n` +
+        `buses:\n  - { id: mbus, type: serial, port: ${connectTo}, baud: 2400, parity: even }\ndevices:\n` +
+        `  - { id: meter, bus: mbus, protocol: mbus, profile: ${profile.id}, poll: 1m, mbus: { ${address} }${profile.generic ? ', points: [energy, power]' : ''} }\n`,
+    );
+    return {
+      connectTo,
+      stop: async () => {
+        await sim.stop();
+        await pair?.close();
+      },
+    };
+  } catch (e) {
+    await pair?.close();
+    throw e;
+  }
 }

@@ -3,7 +3,7 @@ import { createLogger } from '../../core/logger.js';
 import { getProfile } from '../../profiles/index.js';
 import { startModbusTcpSimulator } from '../../sim/modbus-tcp.js';
 import { stopOnSignals } from '../../gateway/lifecycle.js';
-import { isSerialSimProfile, simulateSerialCommand, type SimulateSerialOptions } from './simulate-serial.js';
+import { isMbusSimProfile, isSerialSimProfile, simulateSerialCommand, type SimulateSerialOptions } from './simulate-serial.js';
 
 export interface SimulateOptions extends SimulateSerialOptions {
   profile: string;
@@ -21,7 +21,7 @@ export function parseHostPort(text: string): { host: string; port: number } {
 
 /** `passerelle simulate --profile ID --tcp HOST:PORT`: a Modbus device that serves plausible values. */
 export async function simulateCommand(opts: SimulateOptions): Promise<void> {
-  if (isSerialSimProfile(opts.profile)) return simulateSerialCommand(opts);
+  if (isSerialSimProfile(opts.profile) || isMbusSimProfile(opts.profile)) return simulateSerialCommand(opts);
   const profile = getProfile(opts.profile);
   if (!opts.tcp) throw new PasserelleError('E_CLI_USAGE', 'say where to listen: --tcp HOST:PORT');
   const { host, port } = parseHostPort(opts.tcp);

@@ -1,15 +1,16 @@
 /**
- * The serial line protocol drivers of a site config (TIC, SDI-12, ASCII lines) and their points, for
+ * The serial line protocol drivers of a site config (TIC, SDI-12, ASCII lines, M-Bus) and their points, for
  * the gateway's build-drivers. Each TIC or line device owns its port; the SDI-12 sensors of one bus
- * share one Sdi12Bus. These buses must get no ModbusBus (see serialProtocolBusIds).
+ * share one Sdi12Bus, the M-Bus meters of one bus one MbusBus. These buses must get no ModbusBus (see serialProtocolBusIds).
  */
 import type { Driver, PointInfo } from '../../core/types.js';
 import { pointKey } from '../../core/types.js';
 import type { Logger } from '../../core/logger.js';
 import { PasserelleError } from '../../core/errors.js';
-import type { BusConfig, Config, DeviceConfig, LineDeviceConfig, Sdi12DeviceConfig, TicDeviceConfig } from '../../config/schema.js';
+import type { BusConfig, Config, DeviceConfig, LineDeviceConfig, MbusDeviceConfig, Sdi12DeviceConfig, TicDeviceConfig } from '../../config/schema.js';
 import { LineDriver, linePointInfos } from './line-driver.js';
 import { createSdi12Drivers, sdi12PointInfos } from './sdi12-driver.js';
+import { createMbusDrivers, isMbusDevice, mbusPointInfos } from './mbus-driver.js';
 import { TicDriver } from './tic-driver.js';
 import { ticPointInfos } from './tic/points.js';
 import type { SerialPortFactory } from './serial-link.js';
@@ -54,6 +55,17 @@ export function buildSerialDrivers(config: Config, logger: Logger, portFactory?:
     drivers.push(...createSdi12Drivers(devices, busOf(devices[0]!), logger, portFactory));
     for (const d of devices) {
       for (const p of sdi12PointInfos(d)) {
+        points.push(p);
+        expectedPerWindow.set(pointKey(d.id, p.point), Math.floor(config.aggregation.window / d.poll));
+      }
+    }
+  }
+  const mbusByBus = new Map<string, MbusDeviceConfig[]>();
+  for (const d of config.devices.filter(isMbusDevice)) mbusByBus.set(d.bus, [...(mbusByBus.get(d.bus) ?? []), d]);
+  for (const devices of mbusByBus.values()) {
+    drivers.push(...createMbusDrivers(devices, busOf(devices[0]!), logger, portFactory));
+    for (const d of devices) {
+      for (const p of mbusPointInfos(d)) {
         points.push(p);
         expectedPerWindow.set(pointKey(d.id, p.point), Math.floor(config.aggregation.window / d.poll));
       }

@@ -114,7 +114,7 @@ export class LineFramer {
 
 /** One JSON-lines record of `passerelle decode`: a decoded group or reading, or what went wrong. */
 export type CaptureRecord = {
-  readonly protocol: 'tic' | 'sdi12' | 'line';
+  readonly protocol: 'tic' | 'sdi12' | 'line' | 'mbus';
   readonly ok: boolean;
   readonly error?: { readonly code: string; readonly message: string };
 } & Record<string, unknown>;

@@ -6,3 +6,4 @@ export { Sdi12Bus, Sdi12Driver, createSdi12Drivers, sdi12PointInfos, type Sdi12B
 export { ticPointInfos, ticPointName, ticKeptLabels } from './tic/points.js';
 export { SerialLink, serialSettingsOf, openSerialPort, explainOpenError, type SerialSettings, type SerialPortLike, type SerialPortFactory, type SerialLinkStats } from './serial-link.js';
 export { decodeCapture, type CaptureProtocol, type CaptureOptions } from './capture.js';
+export { MbusBus, MbusDriver, createMbusDrivers, isMbusDevice, mbusPointInfos, mbusDevicePoints, type MbusBusOptions, type MbusMeterCounters } from './mbus-driver.js';
