@@ -85,6 +85,8 @@ export class ModbusBus {
   /** performance.now() before which no request may start (end of the last transaction + t3.5). */
   private lineFreeAt = 0;
   private readonly counters = { transactions: 0, failures: 0, retries: 0, overflow: 0, reconnects: 0 };
+  /** When the job being executed started (performance.now()), for the watchdog's hung-bus check. */
+  private busySince?: number;
   private readonly units = new Map<number, UnitStats>();
   private readonly maxQueue: number;
 
@@ -126,6 +128,11 @@ export class ModbusBus {
       queued: this.demand.length + this.routine.length,
       units: Object.fromEntries([...this.units].map(([unit, s]) => [unit, structuredClone(s)])),
     };
+  }
+
+  /** How long the current job has been running, 0 when idle: a bus past its timeouts has hung. */
+  busyForMs(now = performance.now()): number {
+    return this.busySince === undefined ? 0 : now - this.busySince;
   }
 
   async close(): Promise<void> {
@@ -173,8 +180,13 @@ export class ModbusBus {
     if (this.running) return;
     this.running = true;
     try {
-      for (let job = this.nextJob(); job && !this.closed; job = this.nextJob()) await this.execute(job);
+      for (let job = this.nextJob(); job && !this.closed; job = this.nextJob()) {
+        this.busySince = performance.now();
+        await this.execute(job);
+        this.busySince = undefined;
+      }
     } finally {
+      this.busySince = undefined;
       this.running = false;
     }
   }

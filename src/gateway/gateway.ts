@@ -20,6 +20,7 @@ import { QualityChecker } from '../pipeline/quality.js';
 import { Store } from '../store/store.js';
 import { WriteBuffer } from '../store/write-buffer.js';
 import { MqttUplink, buildOutboxMessages, summaryTopic } from '../uplink/mqtt-uplink.js';
+import { ModbusDeviceDriver } from '../drivers/modbus/modbus-driver.js';
 import { HealthReporter } from './health.js';
 import { buildDrivers, type BuiltDrivers } from './build-drivers.js';
 import { readUplinkSecrets } from './uplink-options.js';
@@ -57,6 +58,18 @@ export function closeGrace(config: Config): number {
   return Math.min(config.aggregation.window / 2, Math.max(2000, 2 * Math.max(0, ...budgets)));
 }
 
+/** A bus job running longer than this has hung: its timeouts should have ended it long before. */
+export function busHangMs(config: Config): number {
+  const budgets = config.devices.map((d) => {
+    const bus = config.buses.find((b) => b.id === d.bus);
+    return (d.timeout ?? bus?.timeout ?? 1000) * ((d.retries ?? bus?.retries ?? 0) + 1);
+  });
+  return Math.max(30_000, 3 * Math.max(0, ...budgets));
+}
+
+/** Window closing runs every CLOSE_TICK_MS; not running for this long means the loop is starved. */
+export const CLOSE_STALL_MS = 10_000;
+
 export class Gateway {
   private readonly built: BuiltDrivers;
   private readonly aggregator: Aggregator;
@@ -73,6 +86,10 @@ export class Gateway {
   private running = false;
   private readonly closeGraceMs: number;
   private readonly health: HealthReporter;
+  private lastCloseTickAt = 0;
+  private windowsClosed = 0;
+  /** Resolves once every Modbus device has ended its first poll cycle (answered or not). */
+  private readonly firstCycles: Promise<void>[] = [];
 
   constructor(private readonly opts: GatewayOptions) {
     const { config } = opts;
@@ -141,7 +158,15 @@ export class Gateway {
     this.running = true;
     this.flushTimer = setInterval(() => this.flushRaw(), RAW_FLUSH_MS);
     this.closeTimer = setInterval(() => this.closeWindows(Date.now()), CLOSE_TICK_MS);
-    for (const driver of this.built.drivers) await driver.start((readings) => this.ingest(readings));
+    this.lastCloseTickAt = performance.now();
+    for (const driver of this.built.drivers) {
+      let cycled: () => void = () => undefined;
+      if (driver instanceof ModbusDeviceDriver) this.firstCycles.push(new Promise<void>((resolve) => (cycled = resolve)));
+      await driver.start((readings) => {
+        cycled();
+        this.ingest(readings);
+      });
+    }
     logger.info({ devices: this.built.drivers.length, buses: this.built.buses.size, store: config.store.path, broker: url }, 'gateway started');
   }
 
@@ -172,6 +197,36 @@ export class Gateway {
       storeFault: this.writes?.fault(),
       held: this.writes?.held(),
     };
+  }
+
+  /** Resolves when every Modbus device has had its first poll cycle (serial meters push: not awaited). */
+  async firstCycle(): Promise<void> {
+    await Promise.all(this.firstCycles);
+  }
+
+  /** Why the gateway makes no progress (a hung bus, window closing not running), or undefined. */
+  stalled(now = performance.now()): string | undefined {
+    if (!this.running) return 'not running';
+    const sinceClose = now - this.lastCloseTickAt;
+    if (sinceClose > CLOSE_STALL_MS) return `window closing has not run for ${Math.round(sinceClose / 1000)} s`;
+    const hangMs = busHangMs(this.opts.config);
+    for (const [id, bus] of this.built.buses) {
+      const busy = bus.busyForMs(now);
+      if (busy > hangMs) return `bus ${id}: one request has been running for ${Math.round(busy / 1000)} s`;
+    }
+    return undefined;
+  }
+
+  /** One line for systemd's STATUS. */
+  statusLine(): string {
+    let outbox = '?';
+    try {
+      outbox = String(this.store?.count() ?? 0);
+    } catch {
+      // a failing disk: the status says it does not know
+    }
+    const clock = this.clock.trusted ? 'clock trusted' : 'waiting for a trusted clock';
+    return `${this.built.drivers.length} devices, ${this.windowsClosed} windows closed, ${outbox} in outbox, ${clock}`;
   }
 
   async stop(): Promise<void> {
@@ -217,6 +272,7 @@ export class Gateway {
   }
 
   private closeWindows(now: number): void {
+    this.lastCloseTickAt = performance.now();
     this.process(this.clock.release());
     this.reportClockTrust();
     // Windows close, and silence is measured, only on a trusted clock.
@@ -239,6 +295,7 @@ export class Gateway {
     const { config } = this.opts;
     const topic = summaryTopic(config.uplink.topicPrefix, config.site.id, config.gateway.id);
     let last: WindowSummary | undefined;
+    this.windowsClosed += summaries.length;
     for (const closed of summaries) {
       const summary = (last = this.withDrops(closed));
       const messages = buildOutboxMessages(summary, config.policy, config.uplink.format, topic, config.uplink.maxMessageBytes);
