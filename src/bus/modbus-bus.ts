@@ -156,7 +156,12 @@ export class ModbusBus {
     if (this.closed) return Promise.reject(new PasserelleError('E_BUS_CLOSED', `bus ${this.id} is closed`));
     if (this.demand.length + this.routine.length >= this.maxQueue) return Promise.reject(this.overflow());
     return new Promise<T>((resolve, reject) => {
-      const job: Job = { unit, priority, retries, run, resolve: resolve as (v: unknown) => void, reject };
+      // The bus is idle again the moment a job settles, before its caller resumes.
+      const settle = <A>(f: (a: A) => void) => (a: A) => {
+        this.busySince = undefined;
+        f(a);
+      };
+      const job: Job = { unit, priority, retries, run, resolve: settle(resolve as (v: unknown) => void), reject: settle(reject) };
       (priority === 'demand' ? this.demand : this.routine).push(job);
       void this.pump();
     });

@@ -106,7 +106,7 @@ describe('against a listener that plays systemd', () => {
       await sim.close();
     });
 
-    it('READY after the first poll cycle, WATCHDOG with a status, STOPPING on SIGTERM, then exits 0', { timeout: 60_000 }, async () => {
+    it('READY after the first poll cycle, WATCHDOG with a status, STOPPING on SIGTERM, then exits 0', { timeout: 90_000 }, async () => {
       const site = join(dir, 'site.yaml');
       await writeFile(site, siteYaml(dir, sim.port));
       gateway = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'run', '--config', site, '--log-level', 'warn'], {
@@ -116,7 +116,7 @@ describe('against a listener that plays systemd', () => {
       });
       const exited = new Promise<number | null>((resolve) => gateway!.once('exit', (code) => resolve(code)));
       const early = exited.then((code) => Promise.reject(new Error(`gateway exited with ${code} before READY`)));
-      const ready = await Promise.race([systemd.waitFor('READY', 20_000), early]);
+      const ready = await Promise.race([systemd.waitFor('READY', 45_000), early]);
       expect(sim.stats().units[1]?.requests ?? 0).toBeGreaterThan(0);
       expect(ready.fields.STATUS).toMatch(/1 devices/);
       const readyAt = systemd.messages.indexOf(ready);
