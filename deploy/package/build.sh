@@ -41,12 +41,14 @@ rm -rf "$work/app" && mkdir -p "$work/app"
 # Without scripts: `prepare` (tsc) needs dev dependencies, and dist/ is already built.
 node -e 'const p=require(process.argv[1]); delete p.scripts; process.stdout.write(JSON.stringify(p,null,2))' "$repo/package.json" >"$work/app/package.json"
 cp "$repo/package-lock.json" "$work/app/"
+# Only better-sqlite3-multiple-ciphers is compiled (its prebuilds would be downloaded, which a build
+# must not depend on); serialport and cbor-extract use the prebuilds their npm packages ship.
 cross=()
 if [ "$arch" = arm64 ] && [ "$(uname -m)" != aarch64 ]; then
   cross=(CC="$gnu-gcc" CXX="$gnu-g++" LINK="$gnu-g++" AR="$gnu-ar" STRIP="$gnu-strip")
 fi
 (cd "$work/app" && env "${cross[@]}" npm_config_arch="$arch" npm_config_target_arch="$arch" \
-  npm_config_nodedir="$work/node" npm_config_build_from_source=true \
+  npm_config_nodedir="$work/node" npm_config_build_from_source=better-sqlite3-multiple-ciphers \
   npm ci --omit=dev --no-audit --no-fund --cpu="$arch" --os=linux --libc=glibc)
 node "$repo/deploy/package/sbom.mjs" "$work/app" "$work/node" "$arch" "$node_version" >"$work/sbom.cdx.json"
 "$repo/deploy/package/prune.sh" "$work/app/node_modules" "$arch" "$gnu"
@@ -71,7 +73,9 @@ install -D -m 0644 "$repo/deploy/package/copyright" "$doc/copyright"
 install -m 0644 "$repo/docs/install.md" "$doc/install.md"
 install -D -m 0644 "$repo/config/example-school.yaml" "$doc/examples/site.yaml"
 printf 'passerelle (%s) stable; urgency=medium\n\n  * Release %s, see README.md.\n\n -- Passerelle maintainers <passerelle@example.org>  %s\n' \
-  "$version" "$version" "$(date -R -d @"${SOURCE_DATE_EPOCH:-$(git -C "$repo" log -1 --format=%ct 2>/dev/null || date +%s)}")" | gzip -9n >"$doc/changelog.Debian.gz"
+  "$version" "$version" "$(date -R -d @"${SOURCE_DATE_EPOCH:-$(git -C "$repo" log -1 --format=%ct 2>/dev/null || date +%s)}")" | gzip -9n >"$doc/changelog.gz"
+
+install -D -m 0644 "$repo/deploy/package/lintian-overrides" "$root/usr/share/lintian/overrides/passerelle"
 
 say "SBOM and manifest"
 install -m 0644 "$work/sbom.cdx.json" "$doc/sbom.cdx.json"

@@ -27,7 +27,9 @@ for f in ./opt/passerelle/node/bin/node ./opt/passerelle/app/dist/cli/main.js ./
 done
 
 say "lintian"
-lintian --fail-on error --suppress-tags-from-file "$here/lintian-suppressed" "$deb" | tee "$x/lintian" | head -40
+# Errors fail; the package's own overrides (usr/share/lintian/overrides/passerelle) say why each is accepted.
+lintian --fail-on error "$deb" >"$x/lintian" || { grep '^E:' "$x/lintian" | head -40; fail "lintian found errors"; }
+echo "  lintian: no error, $(grep -c '^W:' "$x/lintian" || true) warnings"
 
 say "shellcheck on the maintainer scripts"
 dpkg-deb -e "$deb" "$x/control"

@@ -4,7 +4,7 @@
 // Usage: node sbom.mjs APP_DIR NODE_DIR ARCH NODE_VERSION > sbom.cdx.json
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 const [appDir, nodeDir, arch, nodeVersion] = process.argv.slice(2);
@@ -15,13 +15,36 @@ if (!appDir || !nodeDir || !arch || !nodeVersion) {
 const sha256 = (file) => createHash('sha256').update(readFileSync(file)).digest('hex');
 const hashes = (file) => [{ alg: 'SHA-256', content: sha256(file) }];
 
+/** name@version of every package installed under node_modules (nested ones included). */
+function installed(dir, found = new Set()) {
+  const nm = join(dir, 'node_modules');
+  if (!existsSync(nm)) return found;
+  for (const entry of readdirSync(nm)) {
+    const dirs = entry.startsWith('@') ? readdirSync(join(nm, entry)).map((n) => join(nm, entry, n)) : [join(nm, entry)];
+    for (const d of dirs) {
+      const manifest = join(d, 'package.json');
+      if (!existsSync(manifest)) continue;
+      const { name, version } = JSON.parse(readFileSync(manifest, 'utf8'));
+      found.add(`${name}@${version}`);
+      installed(d, found);
+    }
+  }
+  return found;
+}
+
+// From the lockfile (npm sbom refuses a tree without dev dependencies), then only what is installed:
+// the lockfile also lists the optional prebuilt packages of other platforms.
 const sbom = JSON.parse(
-  execFileSync('npm', ['sbom', '--sbom-format', 'cyclonedx', '--omit', 'dev', '--sbom-type', 'application'], {
+  execFileSync('npm', ['sbom', '--sbom-format', 'cyclonedx', '--omit', 'dev', '--package-lock-only', '--sbom-type', 'application'], {
     cwd: appDir,
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,
   }),
 );
+const present = installed(appDir);
+sbom.components = sbom.components.filter((c) => present.has(`${c.name}@${c.version}`));
+sbom.metadata.component.name = 'passerelle';
+sbom.metadata.lifecycles = [{ phase: 'build' }];
 
 const amalgamation = join(appDir, 'node_modules', 'better-sqlite3-multiple-ciphers', 'deps', 'sqlite3', 'sqlite3.c');
 const source = readFileSync(amalgamation, 'latin1');
