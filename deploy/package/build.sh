@@ -41,8 +41,9 @@ rm -rf "$work/app" && mkdir -p "$work/app"
 # Without scripts: `prepare` (tsc) needs dev dependencies, and dist/ is already built.
 node -e 'const p=require(process.argv[1]); delete p.scripts; process.stdout.write(JSON.stringify(p,null,2))' "$repo/package.json" >"$work/app/package.json"
 cp "$repo/package-lock.json" "$work/app/"
-# Only better-sqlite3-multiple-ciphers is compiled (its prebuilds would be downloaded, which a build
-# must not depend on); serialport and cbor-extract use the prebuilds their npm packages ship.
+# better-sqlite3-multiple-ciphers is always compiled (its prebuilds would be downloaded, which a build
+# must not depend on). serialport and cbor-extract ship prebuilds for the target; in a cross build their
+# install check cannot load them on the build host and compiles a copy, which prune.sh drops.
 cross=()
 if [ "$arch" = arm64 ] && [ "$(uname -m)" != aarch64 ]; then
   cross=(CC="$gnu-gcc" CXX="$gnu-g++" LINK="$gnu-g++" AR="$gnu-ar" STRIP="$gnu-strip")
