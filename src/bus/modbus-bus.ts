@@ -85,6 +85,8 @@ export class ModbusBus {
   /** performance.now() before which no request may start (end of the last transaction + t3.5). */
   private lineFreeAt = 0;
   private readonly counters = { transactions: 0, failures: 0, retries: 0, overflow: 0, reconnects: 0 };
+  /** When the job being executed started (performance.now()), for the watchdog's hung-bus check. */
+  private busySince?: number;
   private readonly units = new Map<number, UnitStats>();
   private readonly maxQueue: number;
 
@@ -128,6 +130,11 @@ export class ModbusBus {
     };
   }
 
+  /** How long the current job has been running, 0 when idle: a bus past its timeouts has hung. */
+  busyForMs(now = performance.now()): number {
+    return this.busySince === undefined ? 0 : now - this.busySince;
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     const pending = [...this.demand.splice(0), ...this.routine.splice(0)];
@@ -149,7 +156,12 @@ export class ModbusBus {
     if (this.closed) return Promise.reject(new PasserelleError('E_BUS_CLOSED', `bus ${this.id} is closed`));
     if (this.demand.length + this.routine.length >= this.maxQueue) return Promise.reject(this.overflow());
     return new Promise<T>((resolve, reject) => {
-      const job: Job = { unit, priority, retries, run, resolve: resolve as (v: unknown) => void, reject };
+      // The bus is idle again the moment a job settles, before its caller resumes.
+      const settle = <A>(f: (a: A) => void) => (a: A) => {
+        this.busySince = undefined;
+        f(a);
+      };
+      const job: Job = { unit, priority, retries, run, resolve: settle(resolve as (v: unknown) => void), reject: settle(reject) };
       (priority === 'demand' ? this.demand : this.routine).push(job);
       void this.pump();
     });
@@ -173,8 +185,13 @@ export class ModbusBus {
     if (this.running) return;
     this.running = true;
     try {
-      for (let job = this.nextJob(); job && !this.closed; job = this.nextJob()) await this.execute(job);
+      for (let job = this.nextJob(); job && !this.closed; job = this.nextJob()) {
+        this.busySince = performance.now();
+        await this.execute(job);
+        this.busySince = undefined;
+      }
     } finally {
+      this.busySince = undefined;
       this.running = false;
     }
   }

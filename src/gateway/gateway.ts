@@ -28,6 +28,7 @@ import { WriteBuffer } from '../store/write-buffer.js';
 import { errorMessage } from '../core/errors.js';
 import { MqttUplink, buildWindowMessages, summaryTopic } from '../uplink/mqtt-uplink.js';
 import { policyHash } from '../uplink/policy.js';
+import { ModbusDeviceDriver } from '../drivers/modbus/modbus-driver.js';
 import { HealthReporter } from './health.js';
 import { CrashRecovery } from './recovery.js';
 import { buildDrivers, type BuiltDrivers } from './build-drivers.js';
@@ -66,6 +67,18 @@ export function closeGrace(config: Config): number {
   return Math.min(config.aggregation.window / 2, Math.max(2000, 2 * Math.max(0, ...budgets)));
 }
 
+/** A bus job running longer than this has hung: its timeouts should have ended it long before. */
+export function busHangMs(config: Config): number {
+  const budgets = config.devices.map((d) => {
+    const bus = config.buses.find((b) => b.id === d.bus);
+    return (d.timeout ?? bus?.timeout ?? 1000) * ((d.retries ?? bus?.retries ?? 0) + 1);
+  });
+  return Math.max(30_000, 3 * Math.max(0, ...budgets));
+}
+
+/** Window closing runs every CLOSE_TICK_MS; not running for this long means the loop is starved. */
+export const CLOSE_STALL_MS = 10_000;
+
 export class Gateway {
   private readonly built: BuiltDrivers;
   private readonly aggregator: Aggregator;
@@ -94,6 +107,10 @@ export class Gateway {
   private pointsCut = 0;
   /** Recorded with every queued message; a backlog queued under another policy is not sent (start()). */
   private readonly policy: string;
+  private lastCloseTickAt = 0;
+  private windowsClosed = 0;
+  /** Resolves once every Modbus device has ended its first poll cycle (answered or not). */
+  private readonly firstCycles: Promise<void>[] = [];
 
   constructor(private readonly opts: GatewayOptions) {
     const { config } = opts;
@@ -182,7 +199,15 @@ export class Gateway {
     this.running = true;
     this.flushTimer = setInterval(() => this.flushRaw(), RAW_FLUSH_MS);
     this.closeTimer = setInterval(() => this.closeWindows(Date.now()), CLOSE_TICK_MS);
-    for (const driver of this.built.drivers) await driver.start((readings) => this.ingest(readings));
+    this.lastCloseTickAt = performance.now();
+    for (const driver of this.built.drivers) {
+      let cycled: () => void = () => undefined;
+      if (driver instanceof ModbusDeviceDriver) this.firstCycles.push(new Promise<void>((resolve) => (cycled = resolve)));
+      await driver.start((readings) => {
+        cycled();
+        this.ingest(readings);
+      });
+    }
     // Every configured bus, serial-protocol ones included (built.buses holds the Modbus ones only).
     logger.info({ devices: config.devices.length, buses: config.buses.length, store: config.store.path, broker: url && redactBrokerUrl(url) }, 'gateway started');
   }
@@ -246,6 +271,36 @@ export class Gateway {
       storeFault: this.writes?.fault(),
       held: this.writes?.held(),
     };
+  }
+
+  /** Resolves when every Modbus device has had its first poll cycle (serial meters push: not awaited). */
+  async firstCycle(): Promise<void> {
+    await Promise.all(this.firstCycles);
+  }
+
+  /** Why the gateway makes no progress (a hung bus, window closing not running), or undefined. */
+  stalled(now = performance.now()): string | undefined {
+    if (!this.running) return 'not running';
+    const sinceClose = now - this.lastCloseTickAt;
+    if (sinceClose > CLOSE_STALL_MS) return `window closing has not run for ${Math.round(sinceClose / 1000)} s`;
+    const hangMs = busHangMs(this.opts.config);
+    for (const [id, bus] of this.built.buses) {
+      const busy = bus.busyForMs(now);
+      if (busy > hangMs) return `bus ${id}: one request has been running for ${Math.round(busy / 1000)} s`;
+    }
+    return undefined;
+  }
+
+  /** One line for systemd's STATUS. */
+  statusLine(): string {
+    let outbox = '?';
+    try {
+      outbox = String(this.store?.count() ?? 0);
+    } catch {
+      // a failing disk: the status says it does not know
+    }
+    const clock = this.clock.trusted ? 'clock trusted' : 'waiting for a trusted clock';
+    return `${this.built.drivers.length} devices, ${this.windowsClosed} windows closed, ${outbox} in outbox, ${clock}`;
   }
 
   async stop(): Promise<void> {
@@ -315,6 +370,7 @@ export class Gateway {
 
   /** A timer tick: whatever a device or a line sent, an exception here must not stop the gateway. */
   private closeWindows(now: number): void {
+    this.lastCloseTickAt = performance.now();
     try {
       this.closeWindowsNow(now);
     } catch (e) {
@@ -361,6 +417,7 @@ export class Gateway {
     const { config } = this.opts;
     const topic = summaryTopic(config.uplink.topicPrefix, config.site.id, config.gateway.id);
     let last: WindowSummary | undefined;
+    this.windowsClosed += summaries.length;
     for (const closed of summaries) {
       const settled = this.recovery ? this.recovery.settle(closed) : closed;
       if (!settled) continue; // rebuilt after a crash, but its summary had reached the outbox already
