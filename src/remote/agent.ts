@@ -17,7 +17,7 @@ import type { Logger } from '../core/logger.js';
 import { readHead, SITE_FILE, textHash, type HeadPayload } from './bundle.js';
 import { parseEnvelope, sha256Hex, validSigners } from './dsse.js';
 import { isRefusal, Refusal } from './refusal.js';
-import type { RemoteRuntime } from './runtime.js';
+import type { ProbeResult, RemoteRuntime } from './runtime.js';
 import { inactiveSlot, type LastOutcome, type RemoteState, type SlotRef, StateDir } from './state.js';
 import type { HeadState, RemoteStatus } from './status.js';
 import { loadInitialTrust, roleSignatures, updateTrust, type Trust } from './trust.js';
@@ -294,14 +294,14 @@ export class RemoteAgent {
     this.inTrial = true;
     try {
       const baseline = runtime.baseline();
-      let result: Awaited<ReturnType<RemoteRuntime['probe']>>;
-      try {
-        await runtime.run(this.running);
+      let result = await runtime.run(this.running).then(
+        (): ProbeResult => ({ ok: true }),
+        (e: unknown): ProbeResult => ({ ok: false, reason: 'probe:start', detail: errorMessage(e) }),
+      );
+      if (result.ok) {
         stateDir.point('trial-started');
         result = await runtime.probe(baseline, this.now() + trialS * 1000);
         if (result.ok && !(await this.publishStatus())) result = { ok: false, reason: 'probe:broker', detail: 'status publish not acknowledged' };
-      } catch (e) {
-        result = { ok: false, reason: 'probe:start', detail: errorMessage(e) };
       }
       if (result.ok) {
         stateDir.point('before-commit');

@@ -67,7 +67,7 @@ export class StateDir {
 
   constructor(
     readonly dir: string,
-    private readonly crashAt: (point: CrashPoint) => void = () => undefined,
+    private readonly crashAt: (point: CrashPoint) => void = crashFromEnv,
   ) {
     this.file = join(dir, 'state.json');
     mkdirSync(join(dir, 'slots', 'a'), { recursive: true, mode: 0o700 });
@@ -123,3 +123,8 @@ export class StateDir {
 
 /** The slot a new config may be staged into: never the committed one. */
 export const inactiveSlot = (s: RemoteState): SlotName => (s.committed?.slot === 'a' ? 'b' : 'a');
+
+/** PASSERELLE_CRASH_AT=<point>: the process kills itself there (SIGKILL), for power-cut tests. */
+function crashFromEnv(point: CrashPoint): void {
+  if (process.env.PASSERELLE_CRASH_AT === point) process.kill(process.pid, 'SIGKILL');
+}

@@ -58,7 +58,7 @@ export function siteText(o: SiteOptions = {}): string {
     trust: always
 gateway:
   id: ${o.gateway ?? 'gw-0001'}
-${o.buses ?? ''}${o.devices ?? ''}aggregation:
+${o.buses ?? 'buses:\n  - id: lan\n    type: tcp\n    host: 127.0.0.1\n    port: 5020\n'}${o.devices ?? 'devices:\n  - id: meter\n    bus: lan\n    unit: 1\n    profile: eastron-sdm630\n'}aggregation:
   window: ${o.window ?? '5m'}
 store:
   path: ${dir}/store.db
