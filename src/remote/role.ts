@@ -43,7 +43,6 @@ export function requiredRole(running: Config, next: Config, base: string): RoleD
     ...(base === 'any' ? ['base: any (forced overwrite)'] : []),
     ...policyWidening(running.policy, next.policy),
     ...uplinkChanges(running.uplink, next.uplink),
-    ...(JSON.stringify(running.remote ?? null) !== JSON.stringify(next.remote ?? null) ? ['remote settings changed'] : []),
   ];
   return { role: reasons.length > 0 ? 'policy' : 'config', reasons };
 }

@@ -52,6 +52,9 @@ export function verifyBundle(bytes: Buffer | string, ctx: VerifyContext): Verifi
   if (!loaded.ok) throw new Refusal('schema', loaded.errors.slice(0, 3).join('; '));
   if (loaded.config.gateway.id !== ctx.gateway) throw new Refusal('wrong-gateway', `site.yaml is for gateway ${loaded.config.gateway.id}`);
 
+  // The remote settings locate the slots and the trust file: changed on site only, never by a push.
+  if (JSON.stringify(loaded.config.remote ?? null) !== JSON.stringify(ctx.running.remote ?? null))
+    throw new Refusal('schema', 'remote: these settings are changed on site only (passerelle config apply)');
   const role = requiredRole(ctx.running, loaded.config, bundle.base);
   const enough = policy.count >= policy.threshold || (role.role === 'config' && config.count >= config.threshold);
   if (!enough) {
