@@ -131,7 +131,7 @@ export async function startRemoteGateway(
       trust: (b) => {
         if (agent?.receiveTrust(b)) void agent.publishStatus();
       },
-      tooLarge: (n) => log.warn({ bytes: n, max: remote.maxBundleBytes }, 'config publish over the size cap ignored unread'),
+      tooLarge: (n) => agent?.refuseTooLarge(n),
     },
   });
   const runtime = new GatewayRuntime({ profiles, logger }, async (config, previous) => {

@@ -136,6 +136,11 @@ export class RemoteAgent {
     return this.applyLocal(text);
   }
 
+  /** A publish over the size cap reached the client (a broker ignoring the Maximum Packet Size): refused unread. */
+  refuseTooLarge(bytes: number): void {
+    this.refused(new Refusal('too-large', `${bytes} bytes; at most ${this.opts.maxBytes}`), undefined, false);
+  }
+
   /** A signed head: who holds the latest sequence, so that a withheld bundle is seen. */
   receiveHead(bytes: Buffer): void {
     try {

@@ -13,7 +13,6 @@ export const REFUSAL_REASONS = [
   'base-mismatch',
   'schema',
   'preflight:broker',
-  'busy',
 ] as const;
 export type RefusalReason = (typeof REFUSAL_REASONS)[number];
 
