@@ -16,6 +16,7 @@ import { keysRotateCommand } from './commands/keys.js';
 import { registerPlanCommand } from './commands/plan.js';
 import { registerReadCommand } from './commands/read.js';
 import { registerScanCommand } from './commands/scan.js';
+import { registerFleetCommands } from './commands/fleet.js';
 
 const logLevel = () =>
   new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info');
@@ -71,6 +72,7 @@ program
 registerPlanCommand(program);
 registerScanCommand(program);
 registerReadCommand(program);
+registerFleetCommands(program);
 
 const keys = program.command('keys').description('manage the store key');
 keys
