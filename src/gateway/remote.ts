@@ -129,7 +129,7 @@ export async function startRemoteGateway(
         void agent?.publishStatus();
       },
       trust: (b) => {
-        if (agent?.receiveTrust(b)) void agent.publishStatus();
+        void agent?.receiveTrust(b).then((ok) => ok && agent?.publishStatus());
       },
       tooLarge: (n) => agent?.refuseTooLarge(n),
     },

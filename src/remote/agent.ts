@@ -81,17 +81,17 @@ export class RemoteAgent {
     this.trust = this.loadTrustChain();
     const localText = readFileSync(this.opts.localFile, 'utf8');
     const localSha = textHash(localText);
-    if (this.state.localSha256 === null) this.save({ ...this.state, localSha256: localSha });
+    if (this.state.localSha256 === null) await this.save({ ...this.state, localSha256: localSha });
     else if (this.state.localSha256 !== localSha) {
       logger.warn({ file: this.opts.localFile }, 'site file edited by hand: it runs now, reported dirty');
-      this.save({ ...this.state, committed: null, trial: null, localSha256: localSha, dirty: true });
+      await this.save({ ...this.state, committed: null, trial: null, localSha256: localSha, dirty: true });
     }
     const trial = this.state.trial;
     if (trial) {
       if (trial.boots + 1 >= 2) {
         logger.warn({ seq: trial.seq }, 'second start during the same trial: rolling back');
-        this.save({ ...this.state, trial: null, last: this.outcome(trial.seq, 'rolled-back', 'reboot-in-trial', 'the gateway restarted twice during the trial') });
-      } else this.save({ ...this.state, trial: { ...trial, boots: trial.boots + 1 } });
+        await this.save({ ...this.state, trial: null, last: this.outcome(trial.seq, 'rolled-back', 'reboot-in-trial', 'the gateway restarted twice during the trial') });
+      } else await this.save({ ...this.state, trial: { ...trial, boots: trial.boots + 1 } });
     }
     const ref = this.state.trial ?? this.state.committed;
     const text = ref ? stateDir.readSlot(ref.slot, SITE_FILE) : localText;
@@ -157,12 +157,12 @@ export class RemoteAgent {
   }
 
   /** A new trust version (chain rule); persisted before it is used. */
-  receiveTrust(bytes: Buffer): boolean {
+  async receiveTrust(bytes: Buffer): Promise<boolean> {
     try {
       const next = updateTrust(this.trust, bytes, Math.max(this.now(), this.state.timeFloor));
-      this.opts.stateDir.writeTrust(next.payload.version, bytes);
+      await this.opts.stateDir.writeTrust(next.payload.version, bytes);
       this.trust = next;
-      this.save({ ...this.state, trustVersion: next.payload.version });
+      await this.save({ ...this.state, trustVersion: next.payload.version });
       this.opts.logger.info({ version: next.payload.version }, 'trust file updated');
       return true;
     } catch (e) {
@@ -276,10 +276,10 @@ export class RemoteAgent {
   ): Promise<Outcome> {
     const { stateDir } = this.opts;
     const slot = inactiveSlot(this.state);
-    stateDir.stage(slot, files);
+    await stateDir.stage(slot, files);
     const { envelope, ...seq } = seqFields;
     // The one commit point: sequence used up, time floor raised and the trial started, together.
-    this.save({
+    await this.save({
       ...this.state,
       ...seq,
       trial: { ...ref, slot, deadline: this.now() + trialS * 1000, boots: 0, trialS },
@@ -311,14 +311,14 @@ export class RemoteAgent {
       if (result.ok) {
         stateDir.point('before-commit');
         const { deadline: _d, boots: _b, trialS: _t, ...committed } = trial;
-        this.save({ ...this.state, committed, trial: null, dirty: committed.source === 'local', last: { ...this.state.last!, ...this.outcome(trial.seq, 'applied') } });
+        await this.save({ ...this.state, committed, trial: null, dirty: committed.source === 'local', last: { ...this.state.last!, ...this.outcome(trial.seq, 'applied') } });
         logger.info({ seq: trial.seq, source: trial.source }, 'config applied');
         await this.publishStatus();
         return { seq: trial.seq, outcome: 'applied' };
       }
       stateDir.point('before-rollback');
       logger.warn({ seq: trial.seq, reason: result.reason, detail: result.detail }, 'config trial failed: rolling back');
-      this.save({ ...this.state, trial: null, last: { ...this.state.last!, ...this.outcome(trial.seq, 'rolled-back', result.reason, result.detail) } });
+      await this.save({ ...this.state, trial: null, last: { ...this.state.last!, ...this.outcome(trial.seq, 'rolled-back', result.reason, result.detail) } });
       this.running = previous;
       this.runningSha = this.state.committed ? this.state.committed.sha256 : (this.state.localSha256 ?? '');
       await runtime.run(previous);
@@ -352,8 +352,8 @@ export class RemoteAgent {
     return { seq, outcome, ...(reason ? { reason } : {}), ...(detail ? { detail } : {}), at: this.now() };
   }
 
-  private save(state: RemoteState): void {
-    this.opts.stateDir.write(state);
+  private async save(state: RemoteState): Promise<void> {
+    await this.opts.stateDir.write(state);
     this.state = state;
   }
 

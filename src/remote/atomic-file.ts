@@ -4,6 +4,7 @@
  * the new one, never a torn one.
  */
 import { closeSync, fsyncSync, openSync, renameSync, writeSync, constants } from 'node:fs';
+import { open, rename } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 export function fsyncDir(dir: string): void {
@@ -33,4 +34,35 @@ export function writeAtomic(path: string, data: string | Buffer, beforeRename?: 
   beforeRename?.();
   renameSync(tmp, path);
   fsyncDir(dirname(path));
+}
+
+/**
+ * The same, off the event loop (the libuv thread pool): a gateway keeps serving while the SD card
+ * flushes, and many writers (the fleet bench) let the file system group their commits.
+ */
+export async function fsyncDirAsync(dir: string): Promise<void> {
+  const handle = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+export async function writeFlushedAsync(path: string, data: string | Buffer, mode = 0o600): Promise<void> {
+  const handle = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, mode);
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+export async function writeAtomicAsync(path: string, data: string | Buffer, beforeRename?: () => void): Promise<void> {
+  const tmp = join(dirname(path), `.${basename(path)}.tmp`);
+  await writeFlushedAsync(tmp, data);
+  beforeRename?.();
+  await rename(tmp, path);
+  await fsyncDirAsync(dirname(path));
 }

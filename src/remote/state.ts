@@ -8,7 +8,7 @@ import { mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { PasserelleError } from '../core/errors.js';
-import { fsyncDir, writeAtomic, writeFlushed } from './atomic-file.js';
+import { fsyncDirAsync, writeAtomicAsync, writeFlushedAsync } from './atomic-file.js';
 
 export type SlotName = 'a' | 'b';
 const slotRef = z.strictObject({
@@ -91,8 +91,8 @@ export class StateDir {
     }
   }
 
-  write(state: RemoteState): void {
-    writeAtomic(this.file, `${JSON.stringify(state)}\n`, () => this.crashAt('state-tmp-written'));
+  async write(state: RemoteState): Promise<void> {
+    await writeAtomicAsync(this.file, `${JSON.stringify(state)}\n`, () => this.crashAt('state-tmp-written'));
   }
 
   slotDir(slot: SlotName): string {
@@ -100,11 +100,11 @@ export class StateDir {
   }
 
   /** Replaces the slot's files, each flushed, then the directory. */
-  stage(slot: SlotName, files: Record<string, string>): void {
+  async stage(slot: SlotName, files: Record<string, string>): Promise<void> {
     const dir = this.slotDir(slot);
     for (const name of readdirSync(dir)) rmSync(join(dir, name), { force: true, recursive: true });
-    for (const [name, text] of Object.entries(files)) writeFlushed(join(dir, name), text);
-    fsyncDir(dir);
+    await Promise.all(Object.entries(files).map(([name, text]) => writeFlushedAsync(join(dir, name), text)));
+    await fsyncDirAsync(dir);
     this.crashAt('slot-written');
   }
 
@@ -112,8 +112,8 @@ export class StateDir {
     return readFileSync(join(this.slotDir(slot), name), 'utf8');
   }
 
-  writeTrust(version: number, bytes: Buffer): void {
-    writeAtomic(join(this.dir, 'trust', `${version}.trust.dsse.json`), bytes);
+  async writeTrust(version: number, bytes: Buffer): Promise<void> {
+    await writeAtomicAsync(join(this.dir, 'trust', `${version}.trust.dsse.json`), bytes);
   }
 
   point(p: CrashPoint): void {
