@@ -9,6 +9,13 @@ import { readBundle, type BundlePayload } from './bundle.js';
 import type { RemoteStatus } from './status.js';
 import { cfgTopic } from './topics.js';
 
+/**
+ * The fleet client's MQTT 5 Receive Maximum: statuses of a whole fleet arrive at once (retained, then
+ * accepted/applied), and Mosquitto queues only max_queued_messages (1000 by default) beyond the in-flight
+ * window before it drops: a wide window lets them all through.
+ */
+export const FLEET_RECEIVE_MAXIMUM = 65_535;
+
 export interface SignedBundle {
   readonly bytes: Buffer;
   readonly bundle: BundlePayload;

@@ -10,7 +10,7 @@ import { formatIssue, loadConfigFile, loadConfigText, type Config } from '../../
 import { parseDuration } from '../../core/duration.js';
 import { makeBundlePayload, signBundle, signHead, textHash } from '../../remote/bundle.js';
 import { parseEnvelope, signEnvelope, payloadBytes, type Envelope } from '../../remote/dsse.js';
-import { publishBundles, readSignedBundle, StatusBoard, summarise } from '../../remote/fleet.js';
+import { FLEET_RECEIVE_MAXIMUM, publishBundles, readSignedBundle, StatusBoard, summarise } from '../../remote/fleet.js';
 import { generateKey, keyidOf, readPrivateKeyFile, spkiOf, writePrivateKeyFile } from '../../remote/keys.js';
 import { requiredRole } from '../../remote/role.js';
 import { cfgTopic } from '../../remote/topics.js';
@@ -162,6 +162,7 @@ async function brokerClient(o: BrokerOpts): Promise<MqttClient> {
     ...(o.clientKey && { key: readFileSync(o.clientKey) }),
     rejectUnauthorized: true,
     reconnectPeriod: 0,
+    properties: { receiveMaximum: FLEET_RECEIVE_MAXIMUM },
   });
   await new Promise<void>((res, rej) => {
     client.once('connect', () => res());
