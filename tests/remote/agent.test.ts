@@ -160,3 +160,30 @@ describe('remote agent: verify, stage, trial', () => {
     expect(h.agent.headState().state).toBe('stale-head');
   });
 });
+
+describe('remote agent: trust rotation and the inbox', () => {
+  it('a rotated trust file is used from then on: a key removed in v2 no longer signs; it survives a restart', async () => {
+    const { newKeyring, trustPayload } = await import('./fixtures.js');
+    const { signTrust } = await import('../../src/remote/trust.js');
+    const k2 = { ...newKeyring(), policy: h.keys.policy };
+    const v2 = Buffer.from(JSON.stringify(signTrust(trustPayload(k2, 2), [...h.keys.root.slice(0, 2), ...k2.root.slice(0, 2)])));
+    const newOnly = Buffer.from(JSON.stringify(signTrust(trustPayload(k2, 2), k2.root)));
+    expect(await h.agent.receiveTrust(newOnly)).toBe(false);
+    expect(await h.agent.receiveTrust(v2)).toBe(true);
+    expect(h.agent.trustVersion).toBe(2);
+    expect(await push(windowSite(), {}, h.keys.config)).toMatchObject({ reason: 'sig' });
+    expect(await push(windowSite(), {}, k2.config)).toMatchObject({ outcome: 'applied' });
+    h.restart();
+    await h.agent.boot();
+    expect(h.agent.trustVersion).toBe(2);
+  });
+
+  it('config apply hands the file over through the inbox; the agent takes it once', async () => {
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(join(h.dir, 'cfg', 'inbox'), { recursive: true });
+    writeFileSync(join(h.dir, 'cfg', 'inbox', 'local.yaml'), windowSite('15m'));
+    expect(await h.agent.takeInbox()).toMatchObject({ outcome: 'applied' });
+    expect(await h.agent.takeInbox()).toBeUndefined();
+    expect(h.runtime.ran.at(-1)!.aggregation.window).toBe(900_000);
+  });
+});
