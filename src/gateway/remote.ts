@@ -9,6 +9,7 @@ import { formatIssue, loadConfigText, type Config, type RemoteConfig } from '../
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Profile } from '../profiles/schema.js';
+import type { BusStats } from '../bus/modbus-bus.js';
 import { RemoteAgent } from '../remote/agent.js';
 import { ConfigChannel, tryConnect, type ChannelConnection } from '../remote/channel.js';
 import { Refusal } from '../remote/refusal.js';
@@ -21,10 +22,12 @@ import { readUplinkSecrets } from './uplink-options.js';
 
 const PROBE_TICK_MS = 200;
 
-/** Buses that completed at least one request (jobs minus failures). */
+/** Buses where some device answered (a reply or an exception; in-flight requests and timeouts do not count). */
 function answeringBuses(gateway: Gateway | undefined): Set<string> {
-  const buses = (gateway?.stats().buses ?? {}) as Record<string, { transactions: number; retries: number; failures: number }>;
-  return new Set(Object.entries(buses).filter(([, s]) => s.transactions - s.retries - s.failures > 0).map(([id]) => id));
+  const buses = (gateway?.stats().buses ?? {}) as Record<string, BusStats>;
+  const answers = (s: BusStats) =>
+    Object.values(s.units).reduce((n, u) => n + u.ok + Object.values(u.exceptions).reduce((a, b) => a + b, 0), 0);
+  return new Set(Object.entries(buses).filter(([, s]) => answers(s) > 0).map(([id]) => id));
 }
 
 export const channelConnection = (config: Config): ChannelConnection | undefined => {

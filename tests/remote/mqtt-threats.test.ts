@@ -17,6 +17,8 @@ import { textHash } from '../../src/remote/bundle.js';
 import type { RemoteStatus } from '../../src/remote/status.js';
 import { cfgTopic } from '../../src/remote/topics.js';
 import { startModbusTcpSimulator, type ModbusTcpSimulator } from '../../src/sim/modbus-tcp.js';
+import { startModbusRtuSimulator, type ModbusRtuSimulator } from '../../src/sim/modbus-rtu.js';
+import { createPtyPair, type PtyPair } from '../../src/sim/pty.js';
 import { freePort, startMosquitto, type MosquittoBroker } from '../helpers/brokers.js';
 import { createTestPki, type TestPki } from '../helpers/certs.js';
 import { bundleBytes, bundleInput, newKeyring, trustFile, type Keyring } from './fixtures.js';
@@ -42,9 +44,12 @@ let keys: Keyring;
 let dir: string;
 let localFile: string;
 let simPort: number;
+let line: PtyPair;
+let rtu: ModbusRtuSimulator;
+let deadLine: PtyPair;
 const statuses: RemoteStatus[] = [];
 
-function site(o: { window?: string; busPort?: number; allow?: string; broker?: string; alias?: string } = {}): string {
+function site(o: { window?: string; busPort?: number; serialPort?: string; allow?: string; broker?: string; alias?: string } = {}): string {
   return `site:
   id: test-site
   name: Test site
@@ -59,11 +64,22 @@ buses:
     port: ${o.busPort ?? simPort}
     timeout: 500ms
     retries: 0
+  - id: rs485
+    type: serial
+    port: ${o.serialPort ?? line.a}
+    timeout: 500ms
+    retries: 0
 devices:
   - id: meter
     bus: lan
     unit: 1
     profile: eastron-sdm630
+    poll: 1s
+  - id: submeter
+    bus: rs485
+    unit: 2
+    profile: eastron-sdm630
+    points: [voltage_l1]
     poll: 1s
 aggregation:
   window: ${o.window ?? '5m'}
@@ -104,6 +120,15 @@ async function publishAndWait(bytes: Buffer | string, topicGw = GW, timeoutMs = 
 const push = (text: string, over: Parameters<typeof bundleInput>[1] = {}, signers = keys.config) =>
   publishAndWait(bundleBytes(bundleInput(text, { base: gw.agent.runningSha256, seq: ++seq, trialS: 3, ...over }), signers));
 
+/** Both buses answered since the last restart, so that the trial compares against them. */
+async function busesAnswered(): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while (!['lan', 'rs485'].every((b) => (gw.runtime.baseline() as Set<string>).has(b))) {
+    if (Date.now() > deadline) throw new Error('buses did not answer');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 /** The running config and the files that must not move when a bundle is refused. */
 function snapshot() {
   return { sha: gw.agent.runningSha256, local: readFileSync(localFile, 'utf8'), state: { ...state(), last: undefined } };
@@ -120,6 +145,9 @@ beforeAll(async () => {
   const profiles = loadProfiles();
   sim = await startModbusTcpSimulator({ host: '127.0.0.1', port: 0, devices: [{ unit: 1, profile: profiles.get('eastron-sdm630')! }] });
   simPort = sim.port;
+  line = await createPtyPair();
+  rtu = await startModbusRtuSimulator({ path: line.b, baud: 9600, parity: 'none', dataBits: 8, stopBits: 1, devices: [{ unit: 2, profile: profiles.get('eastron-sdm630')! }] });
+  deadLine = await createPtyPair(); // a serial port where nothing answers: the wrong ttyUSB
   keys = newKeyring();
   writeFileSync(join(dir, 'trust.dsse.json'), trustFile(keys, 1, { minS: 1, maxS: 30 }));
   localFile = join(dir, 'site.yaml');
@@ -143,6 +171,9 @@ afterAll(async () => {
   await gw?.stop();
   await fleet?.endAsync();
   await sim?.close();
+  await rtu?.close();
+  await line?.close();
+  await deadLine?.close();
   await broker?.close();
   await pki?.remove();
 });
@@ -225,6 +256,7 @@ describe('remote config over Mosquitto (TLS, client certificates, example ACL)',
   }, 30_000);
 
   it('a wrong bus port is rolled back after the trial; the old config runs again and the sequence stays used', async () => {
+    await busesAnswered();
     const before = gw.agent.runningSha256;
     const s = await push(site({ window: '15m', busPort: await freePort() }));
     expect(s.last).toMatchObject({ outcome: 'rolled-back', reason: 'probe:bus:lan', seq });
@@ -233,6 +265,16 @@ describe('remote config over Mosquitto (TLS, client certificates, example ACL)',
     expect(state().lastSeq).toBe(seq);
     const replay = await publishAndWait(bundleBytes(bundleInput(site({ window: '15m' }), { base: before, seq }), keys.config));
     expect(replay.last).toMatchObject({ outcome: 'refused', reason: 'seq' });
+  }, 60_000);
+
+  it('a wrong serial port is rolled back after the trial; the old config runs again', async () => {
+    await busesAnswered();
+    const before = gw.agent.runningSha256;
+    const s = await push(site({ window: '15m', serialPort: deadLine.a }));
+    expect(s.last).toMatchObject({ outcome: 'rolled-back', reason: 'probe:bus:rs485', seq });
+    expect(s.running.sha256).toBe(before);
+    expect(gw.agent.runningConfig.buses[1]).toMatchObject({ port: line.a });
+    expect(readFileSync(localFile, 'utf8')).toBe(site());
   }, 60_000);
 
   it('a policy widening signed by two policy keys is applied', async () => {
