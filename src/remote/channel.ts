@@ -84,10 +84,16 @@ export class ConfigChannel {
     await client.publishAsync(cfgTopic(this.opts.topicPrefix, this.opts.gateway, 'status'), JSON.stringify(status), { qos: 1, retain: true });
   }
 
+  /** Says `offline` (retained) on a clean stop too: the Will covers only a vanished gateway. */
   async stop(): Promise<void> {
     const client = this.client;
     this.client = undefined;
-    if (client) await client.endAsync().catch(() => client.end(true));
+    if (!client) return;
+    if (client.connected) {
+      const topic = cfgTopic(this.opts.topicPrefix, this.opts.gateway, 'status');
+      await Promise.race([client.publishAsync(topic, offlineStatus(this.opts.gateway), { qos: 1, retain: true }).catch(() => undefined), new Promise((r) => setTimeout(r, 1000))]);
+    }
+    await client.endAsync().catch(() => client.end(true));
   }
 
   private clientOptions(conn: ChannelConnection): IClientOptions {

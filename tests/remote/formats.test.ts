@@ -100,3 +100,35 @@ describe('trust file', () => {
     });
   });
 });
+
+describe('bundle verification on arbitrary signed payloads', () => {
+  it('any payload a trusted key signed is applied-or-refused with a stable reason, never a crash', async () => {
+    const { verifyBundle } = await import('../../src/remote/verify.js');
+    const { signEnvelope } = await import('../../src/remote/dsse.js');
+    const { BUNDLE_TYPE, makeBundlePayload, textHash } = await import('../../src/remote/bundle.js');
+    const { loadConfigText } = await import('../../src/config/index.js');
+    const { REFUSAL_REASONS } = await import('../../src/remote/refusal.js');
+    const { siteText } = await import('./fixtures.js');
+    const k = newKeyring();
+    const trust = loadInitialTrust(trustFile(k));
+    const running = (loadConfigText(siteText(), 's') as { ok: true; config: never }).config;
+    const valid = makeBundlePayload({ gateway: 'gw-0001', seq: 1, issuedAt: new Date(), expires: new Date(Date.now() + 60_000), base: 'any', files: { 'site.yaml': siteText() }, trialS: 1 });
+    const payloads = fc.oneof(
+      fc.json(),
+      fc.record({ ...Object.fromEntries(Object.entries(valid).map(([key, v]) => [key, fc.oneof(fc.constant(v), fc.jsonValue())])) }).map((o) => JSON.stringify(o)),
+      fc.oneof(fc.string({ maxLength: 2000 }), fc.constantFrom(...siteText().split('\n').map((_, i, lines) => lines.slice(0, i).join('\n')))).map((yaml) => JSON.stringify({ ...valid, files: { 'site.yaml': { sha256: textHash(yaml), text: yaml } } })),
+    );
+    fc.assert(
+      fc.property(payloads, (text) => {
+        const env = signEnvelope(BUNDLE_TYPE, Buffer.from(text), [{ keyid: k.policy[0]!.keyid, key: k.policy[0]!.privateKey }, { keyid: k.policy[1]!.keyid, key: k.policy[1]!.privateKey }]);
+        try {
+          verifyBundle(JSON.stringify(env), { trust, gateway: 'gw-0001', lastSeq: 0, timeFloor: 0, now: Date.now(), running, runningSha256: 'sha256:x', maxBytes: 262_144 });
+        } catch (e) {
+          expect(e).toBeInstanceOf(Refusal);
+          expect(REFUSAL_REASONS).toContain((e as Refusal).reason);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  }, 60_000);
+});
