@@ -210,7 +210,6 @@ export class RemoteAgent {
     if (this.state.last?.envelope === envelopeSha || this.lastRefusal?.envelope === envelopeSha) return { outcome: 'ignored' };
     const hand = this.handEdited();
     try {
-      if (hand) throw new Refusal('base-mismatch', 'the site file was edited by hand since it was adopted; it runs at the next start');
       const v = verifyBundle(bytes, {
         trust: this.trust,
         gateway: this.opts.gateway,
@@ -220,6 +219,7 @@ export class RemoteAgent {
         running: this.running,
         runningSha256: this.runningSha,
         maxBytes: this.opts.maxBytes,
+        handEdited: hand,
         parse: (text) => this.opts.parse(text, SITE_FILE),
       });
       await this.opts.runtime.preflight(v.config, this.running).catch((e: unknown) => {

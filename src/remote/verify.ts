@@ -21,6 +21,8 @@ export interface VerifyContext {
   readonly running: Config;
   readonly runningSha256: string;
   readonly maxBytes: number;
+  /** The site file was edited by hand since it was adopted: no push may land on top of that edit. */
+  readonly handEdited?: boolean;
   /** Parses the site YAML as `passerelle check` does (known profiles included); the bare schema by default. */
   readonly parse?: (text: string) => { ok: true; config: Config } | { ok: false; errors: string[] };
 }
@@ -45,6 +47,7 @@ export function verifyBundle(bytes: Buffer | string, ctx: VerifyContext): Verifi
   if (bundle.seq <= ctx.lastSeq) throw new Refusal('seq', `sequence ${bundle.seq}; the last one used here is ${ctx.lastSeq}`);
   const now = Math.max(ctx.now, ctx.timeFloor);
   if (Date.parse(bundle.expires) <= now) throw new Refusal('expired', `expired ${bundle.expires} (now at least ${new Date(now).toISOString()})`);
+  if (ctx.handEdited) throw new Refusal('base-mismatch', 'the site file was edited by hand since it was adopted; it runs at the next start');
   if (bundle.base !== 'any' && bundle.base !== ctx.runningSha256)
     throw new Refusal('base-mismatch', `written against ${bundle.base.slice(0, 19)}…, running ${ctx.runningSha256.slice(0, 19)}…`);
 
