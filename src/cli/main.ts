@@ -16,7 +16,7 @@ import { keysRotateCommand } from './commands/keys.js';
 import { registerPlanCommand } from './commands/plan.js';
 import { registerReadCommand } from './commands/read.js';
 import { registerScanCommand } from './commands/scan.js';
-import { registerFleetCommands } from './commands/fleet.js';
+import { registerFleetCommands } from './commands/fleet-commands.js';
 
 const logLevel = () =>
   new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info');

@@ -4,7 +4,6 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import type { Command } from 'commander';
 import { connect, type MqttClient } from 'mqtt';
 import { formatIssue, loadConfigFile, loadConfigText, type Config } from '../../config/index.js';
 import { parseDuration } from '../../core/duration.js';
@@ -32,7 +31,7 @@ function insideGitRepo(dir: string): boolean {
   }
 }
 
-function keygen(o: { out: string; name: string }): void {
+export function keygen(o: { out: string; name: string }): void {
   if (insideGitRepo(o.out)) throw new CliExit(2, `${o.out} is inside a git repository: keep private keys on the signer, outside any repository`);
   mkdirSync(o.out, { recursive: true, mode: 0o700 });
   const k = generateKey();
@@ -41,7 +40,7 @@ function keygen(o: { out: string; name: string }): void {
   process.stdout.write(`${o.name}: keyid ${k.keyid}\n  private ${join(o.out, `${o.name}.key`)} (0600)\n  public  ${join(o.out, `${o.name}.pub`)}\n`);
 }
 
-interface TrustOpts {
+export interface TrustOpts {
   version: string;
   root: string;
   rootThreshold: string;
@@ -56,7 +55,7 @@ interface TrustOpts {
   out: string;
 }
 
-function trust(o: TrustOpts): void {
+export function trust(o: TrustOpts): void {
   const role = (files: string, threshold: number) => ({ keys: list(files).map(readPub), threshold });
   const roles = { root: role(o.root, Number(o.rootThreshold)), config: role(o.config, 1), policy: role(o.policy, Number(o.policyThreshold)), head: role(o.head, 1) };
   const keys: TrustPayload['keys'] = {};
@@ -74,7 +73,7 @@ function trust(o: TrustOpts): void {
     `(a version after the first needs a threshold of the previous root keys AND of the new ones)\n`);
 }
 
-interface SignOpts {
+export interface SignOpts {
   gateway?: string;
   site?: string;
   running?: string;
@@ -112,7 +111,7 @@ function seqAndBase(o: SignOpts): { seq: number; base: string } {
   return { seq: Number(o.seq), base: o.base };
 }
 
-function signCmd(o: SignOpts): void {
+export function signCmd(o: SignOpts): void {
   if (o.addTo) {
     const env = addSignatures(parseEnvelope(readFileSync(o.addTo), 1_048_576), o.key);
     writeFileSync(o.out, JSON.stringify(env));
@@ -145,7 +144,7 @@ function signCmd(o: SignOpts): void {
   } else if (base === 'any') process.stdout.write('  base: any is a forced overwrite: it needs the policy role\n');
 }
 
-interface BrokerOpts {
+export interface BrokerOpts {
   broker: string;
   ca?: string;
   cert?: string;
@@ -171,7 +170,7 @@ async function brokerClient(o: BrokerOpts): Promise<MqttClient> {
   return client;
 }
 
-async function publishCmd(files: string[], o: BrokerOpts & { canary: string; batches: string; abortIf: string; wait: string; head?: string }): Promise<void> {
+export async function publishCmd(files: string[], o: BrokerOpts & { canary: string; batches: string; abortIf: string; wait: string; head?: string }): Promise<void> {
   const bundles = files.map((f) => readSignedBundle(readFileSync(f)));
   const client = await brokerClient(o);
   try {
@@ -203,7 +202,7 @@ async function publishCmd(files: string[], o: BrokerOpts & { canary: string; bat
   }
 }
 
-async function statusCmd(o: BrokerOpts & { json: boolean; wait: string }): Promise<void> {
+export async function statusCmd(o: BrokerOpts & { json: boolean; wait: string }): Promise<void> {
   const client = await brokerClient(o);
   try {
     const board = new StatusBoard(client, o.prefix);
@@ -227,7 +226,7 @@ async function statusCmd(o: BrokerOpts & { json: boolean; wait: string }): Promi
 }
 
 /** `passerelle config apply FILE --config SITE`: checked here, then staged and tried by the running gateway. */
-async function configApply(file: string, o: { config: string; wait: string }): Promise<void> {
+export async function configApply(file: string, o: { config: string; wait: string }): Promise<void> {
   const site = await loadConfigFile(o.config);
   if (!site.ok) throw new CliExit(1, site.errors.map(formatIssue).join('\n'));
   const remote = site.config.remote;
@@ -254,52 +253,3 @@ async function configApply(file: string, o: { config: string; wait: string }): P
   process.stdout.write('no outcome yet: is the gateway running? it takes the file at its next start\n');
 }
 
-const brokerOptions = (c: Command): Command =>
-  c
-    .requiredOption('--broker <url>', 'broker URL, e.g. mqtts://broker.example:8883')
-    .option('--ca <file>', 'CA certificate of the broker')
-    .option('--cert <file>', 'client certificate (the fleet service)')
-    .option('--client-key <file>', 'client key')
-    .option('--prefix <prefix>', 'config topic prefix', 'pas/v1');
-
-export function registerFleetCommands(program: Command): void {
-  const fleet = program.command('fleet').description('operator side of signed remote configuration (docs/remote-config.md)');
-  fleet.command('keygen').description('make an Ed25519 key pair (private key 0600; never inside a repository)')
-    .requiredOption('--out <dir>', 'directory on the signer').requiredOption('--name <name>', 'file name, e.g. alice-policy')
-    .action((o) => keygen(o));
-  fleet.command('trust').description('make and sign a trust file')
-    .requiredOption('--version <n>', 'trust version (1, then +1 each change)')
-    .requiredOption('--root <pubs>', 'root public key files, comma-separated').option('--root-threshold <n>', 'root threshold', '2')
-    .requiredOption('--config <pubs>', 'config role keys').requiredOption('--policy <pubs>', 'policy role keys').option('--policy-threshold <n>', 'policy threshold', '2')
-    .requiredOption('--head <pubs>', 'head (freshness) keys')
-    .option('--trial-min <s>', 'shortest trial, seconds', '60').option('--trial-max <s>', 'longest trial, seconds', '900')
-    .option('--expires <duration>', 'validity', '365d')
-    .requiredOption('--sign <keys>', 'private key files that sign (root keys: previous and new when rotating)')
-    .requiredOption('--out <file>', 'output, e.g. trust/2.trust.dsse.json')
-    .action((o: TrustOpts) => trust(o));
-  fleet.command('sign').description('sign a bundle for one gateway (or add a second signature with --add-to)')
-    .option('--gateway <id>', 'target gateway').option('--site <file>', 'the new site YAML')
-    .option('--running <file>', 'the config the gateway runs now: shows the policy diff and the role needed')
-    .option('--status <file>', 'the gateway status (JSON): sequence = last + 1, base = running hash')
-    .option('--seq <n>', 'sequence number').option('--base <hash>', 'sha256:... of the running config, or any (needs the policy role)')
-    .option('--file <file...>', 'other files the site refers to (Node-RED flows)', [])
-    .option('--key <file...>', 'private key files', [])
-    .option('--expires <duration>', 'validity', '7d').option('--trial <duration>', 'trial duration', '3m')
-    .option('--note <text>', 'free text').option('--add-to <envelope>', 'add signatures to this envelope')
-    .requiredOption('--out <file>', 'output envelope')
-    .action((o: SignOpts) => signCmd(o));
-  brokerOptions(fleet.command('publish').description('publish signed bundles (retained): a canary, then growing batches, stopping on failures'))
-    .argument('<files...>', 'signed bundles')
-    .option('--canary <n>', 'first batch size', '1').option('--batches <list>', 'cumulative shares after the canary', '10%,50%,100%')
-    .option('--abort-if <pct>', 'stop when refused + rolled back exceed this share', '5%').option('--wait <duration>', 'per batch', '10m')
-    .option('--head <keyfile>', 'also publish a signed head (head role key)')
-    .action((files: string[], o) => publishCmd(files, o));
-  brokerOptions(fleet.command('status').description('converged, refused by reason, rolled back, dirty, offline, head age'))
-    .option('--json', 'machine-readable', false).option('--wait <duration>', 'how long to collect retained statuses', '3s')
-    .action((o) => statusCmd(o));
-  const config = program.command('config').description('the site configuration on this gateway');
-  config.command('apply').description('apply a site file the safe way: verify, stage, trial, roll back on failure')
-    .argument('<file>', 'the new site YAML').requiredOption('-c, --config <file>', 'the gateway\'s site file (for its remote section)')
-    .option('--wait <duration>', 'how long to wait for the outcome', '15m')
-    .action((file: string, o) => configApply(file, o));
-}
