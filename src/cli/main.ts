@@ -18,6 +18,7 @@ import { registerPlanCommand } from './commands/plan.js';
 import { registerReadCommand } from './commands/read.js';
 import { registerScanCommand } from './commands/scan.js';
 import { registerPortsCommand } from './commands/ports.js';
+import { registerFleetCommands } from './commands/fleet-commands.js';
 
 const logLevel = () =>
   new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info');
@@ -77,6 +78,7 @@ registerPlanCommand(program);
 registerScanCommand(program);
 registerReadCommand(program);
 registerPortsCommand(program);
+registerFleetCommands(program);
 
 const keys = program.command('keys').description('manage the store key');
 keys

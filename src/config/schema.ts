@@ -289,6 +289,14 @@ export const policySchema = z.strictObject({
     .describe('Health figures sent once per window: buses, store, drops, clock (none by default); without drops, drop counts stay local'),
 });
 
+export const remoteSchema = z.strictObject({
+  stateDir: z.string().min(1).describe('Where pushed configs are staged (two slots) with the state file, e.g. /var/lib/passerelle/cfg'),
+  trustFile: z.string().min(1).describe('Trust file installed with the gateway (docs/remote-config.md); later versions arrive signed'),
+  topicPrefix: z.string().regex(/^[^#+\s]+$/, 'no MQTT wildcards or spaces').default('pas/v1').describe('Config topics are PREFIX/gw/GATEWAY/cfg/...'),
+  maxBundleBytes: z.number().int().min(4096).max(1_048_576).default(262_144).describe('Larger publishes are refused by the client before any parsing'),
+  headMaxAge: duration.default(93_600_000).describe('A head older than this is reported stale-head (a withheld update)'),
+});
+
 export const configSchema = z.strictObject({
   site: siteSchema,
   gateway: gatewaySchema,
@@ -298,6 +306,7 @@ export const configSchema = z.strictObject({
   store: storeSchema,
   uplink: uplinkSchema.prefault({}),
   policy: policySchema.prefault({}),
+  remote: remoteSchema.optional().describe('Signed remote configuration pushes over MQTT (docs/remote-config.md); off when absent'),
 });
 
 export type Config = z.output<typeof configSchema>;
@@ -307,6 +316,7 @@ export type DeviceConfig = Config['devices'][number];
 export type UplinkConfig = Config['uplink'];
 export type StoreConfig = Config['store'];
 export type PolicyConfig = Config['policy'];
+export type RemoteConfig = NonNullable<Config['remote']>;
 
 /** A device of one protocol, with the fields the schema guarantees for it. */
 export type ModbusDeviceConfig = DeviceConfig & { protocol: 'modbus'; unit: number; profile: string };

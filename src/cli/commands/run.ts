@@ -16,6 +16,13 @@ export async function runCommand(file: string, logLevel: string): Promise<void> 
   const { config, profiles } = site;
   const logger = createLogger(logLevel);
   for (const w of lineBudgetWarnings(site)) logger.warn({ at: formatIssue(w) }, w.message);
+  if (config.remote) {
+    // Signed remote pushes: the agent decides which config runs (docs/remote-config.md).
+    const { startRemoteGateway } = await import('../../gateway/remote.js');
+    const remote = await startRemoteGateway(file, config.remote, config.gateway.id, profiles, logger);
+    stopOnSignals(() => remote.stop(), (msg) => logger.info(msg));
+    return;
+  }
   const gateway = new Gateway({ config, profiles, logger });
   const notifier = notifierFromEnv(process.env, undefined, (e) => logger.warn({ err: errorMessage(e) }, 'systemd notification failed'));
   let stopWatchdog = () => undefined as void;

@@ -1,0 +1,48 @@
+/**
+ * Which role a bundle needs, decided on the gateway from the diff of the running and the new config:
+ * anything that lets more data leave the site, or moves where it goes, needs `policy` (threshold 2 by
+ * default); any other change needs `config`. A forced overwrite (`base: any`) needs `policy` too.
+ */
+import type { Config } from '../config/schema.js';
+
+export interface RoleDecision {
+  readonly role: 'config' | 'policy';
+  /** Why `policy` is needed, one line per widening (empty for `config`). */
+  readonly reasons: readonly string[];
+}
+
+/** `*` matches any run of characters, as in the uplink policy. */
+const globRegExp = (glob: string): RegExp =>
+  new RegExp(`^${glob.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+
+/** An old rule covers a new one when its glob matches the new glob itself (with only `*`, every expansion follows). */
+function covered(match: string, stat: string, old: Config['policy']): boolean {
+  return old.allow.some((r) => r.statistics.includes(stat as never) && globRegExp(r.match).test(match));
+}
+
+export function policyWidening(old: Config['policy'], next: Config['policy']): string[] {
+  const reasons: string[] = [];
+  for (const rule of next.allow)
+    for (const stat of rule.statistics) if (!covered(rule.match, stat, old)) reasons.push(`policy.allow: ${rule.match} ${stat} was not allowed`);
+  for (const [cls, n] of Object.entries(old.minCount)) {
+    const now = next.minCount[cls as keyof typeof next.minCount];
+    if (now === undefined || now < (n ?? 0)) reasons.push(`policy.minCount.${cls}: ${n} lowered to ${now ?? 'none'}`);
+  }
+  for (const group of next.health) if (!old.health.includes(group)) reasons.push(`policy.health: ${group} was not sent`);
+  return reasons;
+}
+
+const UPLINK_FIELDS = ['broker', 'caFile', 'certFile', 'keyFile', 'usernameFile', 'passwordFile', 'topicPrefix'] as const;
+
+export function uplinkChanges(old: Config['uplink'], next: Config['uplink']): string[] {
+  return UPLINK_FIELDS.filter((f) => old[f] !== next[f]).map((f) => `uplink.${f} changed`);
+}
+
+export function requiredRole(running: Config, next: Config, base: string): RoleDecision {
+  const reasons = [
+    ...(base === 'any' ? ['base: any (forced overwrite)'] : []),
+    ...policyWidening(running.policy, next.policy),
+    ...uplinkChanges(running.uplink, next.uplink),
+  ];
+  return { role: reasons.length > 0 ? 'policy' : 'config', reasons };
+}

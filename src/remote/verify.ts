@@ -1,0 +1,73 @@
+/**
+ * Verification of a pushed bundle, in an order that spends nothing on untrusted input: size, envelope,
+ * signatures by a config or policy key (before any YAML is parsed), target, sequence, expiry against
+ * max(clock, time floor), base, then the YAML and schema, then the role the diff needs and its threshold.
+ * Pure: no I/O; every failure is a Refusal with a stable reason.
+ */
+import { loadConfigText, formatIssue } from '../config/index.js';
+import type { Config } from '../config/schema.js';
+import { readBundle, SITE_FILE, type BundlePayload } from './bundle.js';
+import { parseEnvelope, validSigners } from './dsse.js';
+import { Refusal } from './refusal.js';
+import { requiredRole, type RoleDecision } from './role.js';
+import { roleSignatures, type Trust } from './trust.js';
+
+export interface VerifyContext {
+  readonly trust: Trust;
+  readonly gateway: string;
+  readonly lastSeq: number;
+  readonly timeFloor: number;
+  readonly now: number;
+  readonly running: Config;
+  readonly runningSha256: string;
+  readonly maxBytes: number;
+  /** The site file was edited by hand since it was adopted: no push may land on top of that edit. */
+  readonly handEdited?: boolean;
+  /** Parses the site YAML as `passerelle check` does (known profiles included); the bare schema by default. */
+  readonly parse?: (text: string) => { ok: true; config: Config } | { ok: false; errors: string[] };
+}
+
+export interface VerifiedBundle {
+  readonly bundle: BundlePayload;
+  readonly config: Config;
+  readonly role: RoleDecision;
+  readonly signers: ReadonlySet<string>;
+}
+
+export function verifyBundle(bytes: Buffer | string, ctx: VerifyContext): VerifiedBundle {
+  const envelope = parseEnvelope(bytes, ctx.maxBytes);
+  const signers = validSigners(envelope, ctx.trust.keys);
+  if (signers.size === 0) throw new Refusal('sig', 'no signature verifies with a key of the trust file');
+  const config = roleSignatures(ctx.trust, 'config', signers);
+  const policy = roleSignatures(ctx.trust, 'policy', signers);
+  if (config.count === 0 && policy.count === 0) throw new Refusal('role', 'signed only by keys that hold neither the config nor the policy role');
+
+  const bundle = readBundle(envelope);
+  if (bundle.gateway !== ctx.gateway) throw new Refusal('wrong-gateway', `bundle for ${bundle.gateway}, this is ${ctx.gateway}`);
+  if (bundle.seq <= ctx.lastSeq) throw new Refusal('seq', `sequence ${bundle.seq}; the last one used here is ${ctx.lastSeq}`);
+  const now = Math.max(ctx.now, ctx.timeFloor);
+  if (Date.parse(bundle.expires) <= now) throw new Refusal('expired', `expired ${bundle.expires} (now at least ${new Date(now).toISOString()})`);
+  if (ctx.handEdited) throw new Refusal('base-mismatch', 'the site file was edited by hand since it was adopted; it runs at the next start');
+  if (bundle.base !== 'any' && bundle.base !== ctx.runningSha256)
+    throw new Refusal('base-mismatch', `written against ${bundle.base.slice(0, 19)}…, running ${ctx.runningSha256.slice(0, 19)}…`);
+
+  const loaded = (ctx.parse ?? parseSiteText)(bundle.files[SITE_FILE]!.text);
+  if (!loaded.ok) throw new Refusal('schema', loaded.errors.slice(0, 3).join('; '));
+  if (loaded.config.gateway.id !== ctx.gateway) throw new Refusal('wrong-gateway', `site.yaml is for gateway ${loaded.config.gateway.id}`);
+
+  // The remote settings locate the slots and the trust file: changed on site only, never by a push.
+  if (JSON.stringify(loaded.config.remote ?? null) !== JSON.stringify(ctx.running.remote ?? null))
+    throw new Refusal('schema', 'remote: these settings are changed on site only (passerelle config apply)');
+  const role = requiredRole(ctx.running, loaded.config, bundle.base);
+  const enough = policy.count >= policy.threshold || (role.role === 'config' && config.count >= config.threshold);
+  if (!enough) {
+    const have = role.role === 'policy' ? `${policy.count}/${policy.threshold} policy` : `${config.count}/${config.threshold} config`;
+    throw new Refusal('threshold', `${have} signatures${role.reasons.length ? ` (needs policy: ${role.reasons.join(', ')})` : ''}`);
+  }
+  return { bundle, config: loaded.config, role, signers };
+}
+
+function parseSiteText(text: string): { ok: true; config: Config } | { ok: false; errors: string[] } {
+  const r = loadConfigText(text, SITE_FILE);
+  return r.ok ? r : { ok: false, errors: r.errors.map(formatIssue) };
+}
