@@ -147,9 +147,30 @@ export class Gateway {
     try {
       await this.startLocked();
     } catch (e) {
+      await this.abandonStart();
       this.lock.release();
       throw e;
     }
+  }
+
+  /** A start that failed halfway closes what it opened, so the same process can start again (remote rollback). */
+  private async abandonStart(): Promise<void> {
+    this.running = false;
+    clearInterval(this.flushTimer);
+    clearInterval(this.closeTimer);
+    const quietly = async (step: () => unknown) => {
+      try {
+        await step();
+      } catch {
+        // already failing: the start's own error is the one reported
+      }
+    };
+    await quietly(() => Promise.all(this.built.drivers.map((d) => d.stop())));
+    await quietly(() => this.uplink?.stop());
+    await quietly(() => Promise.all([...this.built.buses.values()].map((b) => b.close())));
+    await quietly(() => this.writes?.stop());
+    await quietly(() => this.store?.close());
+    this.store = undefined;
   }
 
   private async startLocked(): Promise<void> {
