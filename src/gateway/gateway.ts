@@ -1,9 +1,9 @@
 /**
  * The running gateway: drivers -> pipeline -> store -> uplink, wired from one validated config.
  *
- * Raw readings are written in batches (SD cards wear): a batch is flushed every RAW_FLUSH_MS or when it
- * reaches RAW_BATCH_MAX readings. A power cut loses at most one batch of raw readings; summaries are
- * written to the outbox as soon as their window closes.
+ * Raw readings are written in batches (SD cards wear): a batch is committed every store.commitInterval or
+ * when it reaches rawBatchLimit() readings. A crash or a power cut loses at most that batch; summaries
+ * are written to the outbox (and synced) as soon as their window closes. See docs/store.md.
  *
  * Shutdown order: stop polling, flush the raw batch, close open windows into summaries, deliver what
  * the broker takes within the stop budget, publish `offline`, close buses and the store.
@@ -24,8 +24,22 @@ import { HealthReporter } from './health.js';
 import { buildDrivers, type BuiltDrivers } from './build-drivers.js';
 import { readUplinkSecrets } from './uplink-options.js';
 
-export const RAW_FLUSH_MS = 1000;
-export const RAW_BATCH_MAX = 500;
+/** Hard bound on the raw readings held in memory between two commits, whatever the site. */
+export const RAW_BATCH_MAX = 20_000;
+/** Headroom over the readings expected in one commit interval before the batch is committed early. */
+const RAW_BATCH_HEADROOM = 1.5;
+
+/**
+ * Raw readings held before a commit is forced: 1.5 times what the site's polls produce in one commit
+ * interval (so the timer normally commits first), at least 100, at most RAW_BATCH_MAX. This is the
+ * bound on what a crash or power cut loses.
+ */
+export function rawBatchLimit(config: Config, expectedPerWindow: ReadonlyMap<string, number>): number {
+  let perWindow = 0;
+  for (const n of expectedPerWindow.values()) perWindow += n;
+  const perCommit = (perWindow * config.store.commitInterval) / config.aggregation.window;
+  return Math.min(RAW_BATCH_MAX, Math.max(100, Math.ceil(perCommit * RAW_BATCH_HEADROOM)));
+}
 const CLOSE_TICK_MS = 250;
 
 export type GatewayEvent =
@@ -73,6 +87,8 @@ export class Gateway {
   private running = false;
   private readonly closeGraceMs: number;
   private readonly health: HealthReporter;
+  /** Raw readings held before a commit is forced (rawBatchLimit). */
+  readonly rawBatchLimit: number;
 
   constructor(private readonly opts: GatewayOptions) {
     const { config } = opts;
@@ -80,6 +96,7 @@ export class Gateway {
     this.quality = new QualityChecker(this.built.quality);
     const rollovers = new Map(this.built.quality.map((q) => [pointKey(q.device, q.point), q.rolloverAt]));
     this.closeGraceMs = closeGrace(config);
+    this.rawBatchLimit = rawBatchLimit(config, this.built.expectedPerWindow);
     this.health = new HealthReporter(config, opts.logger, () => this.clock.trusted);
     this.aggregator = new Aggregator({
       site: config.site.id,
@@ -139,7 +156,7 @@ export class Gateway {
       logger.warn('no broker configured: summaries stay in the outbox');
     }
     this.running = true;
-    this.flushTimer = setInterval(() => this.flushRaw(), RAW_FLUSH_MS);
+    this.flushTimer = setInterval(() => this.flushRaw(), config.store.commitInterval);
     this.closeTimer = setInterval(() => this.closeWindows(Date.now()), CLOSE_TICK_MS);
     for (const driver of this.built.drivers) await driver.start((readings) => this.ingest(readings));
     logger.info({ devices: this.built.drivers.length, buses: this.built.buses.size, store: config.store.path, broker: url }, 'gateway started');
@@ -157,7 +174,7 @@ export class Gateway {
     const checked = readings.map((r) => this.quality.check(r));
     this.aggregator.add(checked);
     this.rawBatch.push(...checked);
-    if (this.rawBatch.length >= RAW_BATCH_MAX) this.flushRaw();
+    if (this.rawBatch.length >= this.rawBatchLimit) this.flushRaw();
   }
 
   stats(): Record<string, unknown> {
