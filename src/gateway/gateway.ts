@@ -256,14 +256,18 @@ export class Gateway {
     const { config } = this.opts;
     const topic = summaryTopic(config.uplink.topicPrefix, config.site.id, config.gateway.id);
     let last: WindowSummary | undefined;
+    const batch: OutboxMessage[] = [];
+    const events: GatewayEvent[] = [];
     for (const closed of summaries) {
       const summary = (last = this.withDrops(closed));
       const messages = buildOutboxMessages(summary, config.policy, config.uplink.format, topic, config.uplink.maxMessageBytes);
-      for (const m of messages) this.writes?.enqueue(m);
-      this.opts.onEvent?.({ type: 'summary', summary, messages });
+      batch.push(...messages);
+      events.push({ type: 'summary', summary, messages });
     }
     // One health message per batch of closed windows (several close at once only after a stall).
-    if (last) for (const m of this.health.messages(last, this.built.buses, this.store)) this.writes?.enqueue(m);
+    if (last) batch.push(...this.health.messages(last, this.built.buses, this.store));
+    this.writes?.enqueueAll(batch); // one commit for all of them (SD card wear)
+    for (const e of events) this.opts.onEvent?.(e);
     if (summaries.length > 0) this.uplink?.kick();
   }
 }

@@ -135,7 +135,7 @@ export class Store implements Outbox {
 
   /**
    * One transaction per batch. Every SIZE_CHECK_EVERY_BATCHES batches the size cap is enforced, and
-   * about once a minute the retention runs; their failures are logged, never thrown: the batch is stored.
+   * about once an hour the retention runs; their failures are logged, never thrown: the batch is stored.
    */
   appendReadings(readings: readonly Reading[]): void {
     this.run('append readings', () => this.write(() => this.readings.append(readings)));
@@ -163,6 +163,18 @@ export class Store implements Outbox {
         enforceOutboxCap(this.tables, this.limits, message.payload.length, this.logger);
         return this.outbox.enqueue(message);
       }),
+    );
+  }
+
+  /** Several messages in one transaction (one commit, one sync: a window's summary parts and health). */
+  enqueueAll(messages: readonly OutboxMessage[]): boolean[] {
+    return this.run('enqueue', () =>
+      this.write(() =>
+        messages.map((message) => {
+          enforceOutboxCap(this.tables, this.limits, message.payload.length, this.logger);
+          return this.outbox.enqueue(message);
+        }),
+      ),
     );
   }
 
@@ -201,7 +213,7 @@ export class Store implements Outbox {
     );
   }
 
-  /** Runs the retention now (it also runs about once a minute from appendReadings). */
+  /** Runs the retention now (it also runs about once an hour from appendReadings). */
   applyRetention(now: number = this.now()): PurgeReport {
     if (this.deferredAcks.size > 0) this.run('ack', () => this.write(() => undefined)); // delivered times count
     const report = this.run('retention', () => purgeExpired(this.db, this.readings, this.outbox, this.retention, now));
