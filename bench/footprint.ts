@@ -100,7 +100,9 @@ export async function run(args: string[]): Promise<void> {
       { what: 'passerelle / node-red', 'CPU ms/request (median)': median(overNodeRed), 'spread min-max': spread(overNodeRed) },
       { what: 'bare node (idle timer)', 'RSS MB': bareRss },
       { what: `50-point site, ${siteMinutes} min`, 'RSS MB': site.rssMB },
-      { what: 'site: flash MB/day', 'CPU ms/request (median)': site.flashMBPerDay },
+      { what: 'site: flash MB/day (shutdown included once)', 'CPU ms/request (median)': site.flashMBPerDay },
+      { what: 'site: flash MB/day, steady (before the stop)', 'CPU ms/request (median)': site.steadyFlashMBPerDay },
+      { what: 'site: KB written by the stop', 'CPU ms/request (median)': site.shutdownKB },
       { what: 'site: fsync per min', 'CPU ms/request (median)': site.fsyncPerMin },
     ]);
     printResult('footprint', {
@@ -270,7 +272,17 @@ function nodeRedFlows(port: number): object[] {
   return [tab, client, ...readers];
 }
 
-async function measureSite(minutes: number, env: Env): Promise<{ rssMB: number; flashMBPerDay: number; fsyncPerMin: number }> {
+interface SiteFigures {
+  readonly rssMB: number;
+  /** From 20 s after start to the process's exit: the shutdown (last batch, partial windows, full checkpoint) included once. */
+  readonly flashMBPerDay: number;
+  /** The same span without the shutdown: steady state, checkpoints not included unless SQLite ran one. */
+  readonly steadyFlashMBPerDay: number;
+  readonly shutdownKB: number;
+  readonly fsyncPerMin: number;
+}
+
+async function measureSite(minutes: number, env: Env): Promise<SiteFigures> {
   const dir = join(env.dir, 'site');
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'site.json'), JSON.stringify(siteConfig(dir, env)));
@@ -288,12 +300,20 @@ async function measureSite(minutes: number, env: Env): Promise<{ rssMB: number; 
   const straceDone = new Promise<void>((resolve) => strace.once('exit', () => resolve()));
   await sleep(minutes * 60_000);
   const rss = rssMB(pid);
+  const beforeStop = writeBytes(readFileSync(`/proc/${pid}/io`, 'latin1'));
+  const steadyMs = Date.now() - started;
   await child.stop();
   const elapsed = Date.now() - started;
   await straceDone;
   const endBytes = writeBytes(readFileSync(ioReport, 'latin1'));
   const fsyncs = syncCalls(readFileSync(straceOut, 'latin1'));
-  return { rssMB: rss, flashMBPerDay: ((endBytes - startBytes) / 1e6) * (DAY_MS / elapsed), fsyncPerMin: fsyncs / (elapsed / 60_000) };
+  return {
+    rssMB: rss,
+    flashMBPerDay: ((endBytes - startBytes) / 1e6) * (DAY_MS / elapsed),
+    steadyFlashMBPerDay: ((beforeStop - startBytes) / 1e6) * (DAY_MS / steadyMs),
+    shutdownKB: (endBytes - beforeStop) / 1024,
+    fsyncPerMin: fsyncs / (elapsed / 60_000),
+  };
 }
 
 async function bareNodeRss(): Promise<number> {
