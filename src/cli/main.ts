@@ -1,19 +1,16 @@
 #!/usr/bin/env node
-/** The `passerelle` command. Each subcommand lives in commands/; this file only parses arguments. */
+/**
+ * The `passerelle` command. Each subcommand lives in commands/; this file only parses arguments. A
+ * command's module is imported when it runs: a gateway (`run`) never loads the demo's broker, the
+ * simulators or the other commands (memory on the board).
+ */
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { errorMessage, isPasserelleError } from '../core/errors.js';
-import { renderConfigJsonSchema } from '../config/index.js';
-import { checkCommand } from './commands/check.js';
-import { runCommand } from './commands/run.js';
-import { simulateCommand } from './commands/simulate.js';
-import { addSerialSimulateOptions } from './commands/simulate-serial.js';
+import { addSerialSimulateOptions } from './commands/simulate-options.js';
 import { registerDecodeCommand } from './commands/decode.js';
-import { demoCommand } from '../demo/demo.js';
 import { CliExit } from './load-site.js';
 import { ConfigRejected } from '../gateway/load-site.js';
-import { eraseCommand } from './commands/erase.js';
-import { keysRotateCommand } from './commands/keys.js';
 import { registerPlanCommand } from './commands/plan.js';
 import { registerReadCommand } from './commands/read.js';
 import { registerScanCommand } from './commands/scan.js';
@@ -36,21 +33,21 @@ program
   .description('run the gateway for a site')
   .requiredOption('-c, --config <file>', 'site configuration (YAML)')
   .addOption(logLevel())
-  .action((o: { config: string; logLevel: string }) => runCommand(o.config, o.logLevel));
+  .action(async (o: { config: string; logLevel: string }) => (await import('./commands/run.js')).runCommand(o.config, o.logLevel));
 
 program
   .command('check')
   .description('validate a site configuration; prints FILE:LINE:COL field: message for each problem')
   .argument('<file>', 'site configuration (YAML)')
   .action(async (file: string) => {
-    process.exitCode = await checkCommand(file);
+    process.exitCode = await (await import('./commands/check.js')).checkCommand(file);
   });
 
 program
   .command('schema')
   .description('print the JSON Schema of the site configuration (for editors)')
-  .action(() => {
-    process.stdout.write(renderConfigJsonSchema());
+  .action(async () => {
+    process.stdout.write((await import('../config/index.js')).renderConfigJsonSchema());
   });
 
 addSerialSimulateOptions(
@@ -63,7 +60,7 @@ addSerialSimulateOptions(
     .option('--tcp <host:port>', 'serve Modbus TCP here, e.g. 127.0.0.1:5020')
     .option('--unit <n>', 'unit id (default: the profile default)')
     .addOption(logLevel()),
-).action((o) => simulateCommand(o));
+).action(async (o) => (await import('./commands/simulate.js')).simulateCommand(o));
 
 registerDecodeCommand(program);
 
@@ -72,7 +69,7 @@ program
   .description('run the demo site: simulators, an embedded broker and the gateway')
   .option('-c, --config <file>', 'demo site configuration', 'config/demo.yaml')
   .addOption(logLevel().default('warn'))
-  .action((o: { config: string; logLevel: string }) => demoCommand(o.config, o.logLevel));
+  .action(async (o: { config: string; logLevel: string }) => (await import('../demo/demo.js')).demoCommand(o.config, o.logLevel));
 
 registerPlanCommand(program);
 registerScanCommand(program);
@@ -85,14 +82,14 @@ keys
   .command('rotate')
   .description('re-key the store in place with a fresh key (stop the gateway first)')
   .requiredOption('-c, --config <file>', 'site configuration (YAML)')
-  .action((o: { config: string }) => keysRotateCommand(o.config));
+  .action(async (o: { config: string }) => (await import('./commands/keys.js')).keysRotateCommand(o.config));
 
 program
   .command('erase')
   .description('wipe all local data and the store key, irrecoverably (stop the gateway first)')
   .requiredOption('-c, --config <file>', 'site configuration (YAML)')
   .option('--yes', 'do not ask for confirmation', false)
-  .action((o: { config: string; yes: boolean }) => eraseCommand(o.config, { yes: o.yes }));
+  .action(async (o: { config: string; yes: boolean }) => (await import('./commands/erase.js')).eraseCommand(o.config, { yes: o.yes }));
 
 /**
  * Exit codes, the same for every command (README, "Exit codes"): 0 done; 1 what it was given is wrong

@@ -191,6 +191,10 @@ export const storeSchema = z.strictObject({
     .default({})
     .describe('Raw reading retention per data class (default 7d)'),
   deliveredGrace: duration.default(604_800_000).describe('How long delivered summaries stay as the local audit trail'),
+  commitInterval: duration
+    .default(300_000)
+    .refine((ms) => ms >= 1000 && ms <= 3_600_000, 'between 1s and 1h')
+    .describe('How often raw readings are committed to flash (SD card wear); a power cut loses at most the readings of one interval'),
   maxBytes: z.number().int().min(1_048_576).default(536_870_912).describe('Store size cap in bytes; at the cap the oldest raw readings are dropped first'),
   maxOutboxBytes: z
     .number()

@@ -1,9 +1,9 @@
 /**
  * The running gateway: drivers -> pipeline -> store -> uplink, wired from one validated config.
  *
- * Raw readings are written in batches (SD cards wear): a batch is flushed every RAW_FLUSH_MS or when it
- * reaches RAW_BATCH_MAX readings. A power cut loses at most one batch of raw readings; summaries are
- * written to the outbox as soon as their window closes.
+ * Raw readings are written in batches (SD cards wear): a batch is committed every store.commitInterval or
+ * when it reaches rawBatchLimit() readings. A crash or a power cut loses at most that batch; summaries
+ * are written to the outbox (and synced) as soon as their window closes. See docs/store.md.
  *
  * One gateway per store (the instance lock, taken first). After a crash, start() rebuilds the windows
  * the previous run left unsummarised from the stored readings and sends them marked (recovery.ts).
@@ -34,8 +34,22 @@ import { CrashRecovery } from './recovery.js';
 import { buildDrivers, type BuiltDrivers } from './build-drivers.js';
 import { readUplinkSecrets } from './uplink-options.js';
 
-export const RAW_FLUSH_MS = 1000;
-export const RAW_BATCH_MAX = 500;
+/** Hard bound on the raw readings held in memory between two commits, whatever the site. */
+export const RAW_BATCH_MAX = 20_000;
+/** Headroom over the readings expected in one commit interval before the batch is committed early. */
+const RAW_BATCH_HEADROOM = 1.5;
+
+/**
+ * Raw readings held before a commit is forced: 1.5 times what the site's polls produce in one commit
+ * interval (so the timer normally commits first), at least 100, at most RAW_BATCH_MAX. This is the
+ * bound on what a crash or power cut loses.
+ */
+export function rawBatchLimit(config: Config, expectedPerWindow: ReadonlyMap<string, number>): number {
+  let perWindow = 0;
+  for (const n of expectedPerWindow.values()) perWindow += n;
+  const perCommit = (perWindow * config.store.commitInterval) / config.aggregation.window;
+  return Math.min(RAW_BATCH_MAX, Math.max(100, Math.ceil(perCommit * RAW_BATCH_HEADROOM)));
+}
 const CLOSE_TICK_MS = 250;
 
 export type GatewayEvent =
@@ -111,6 +125,8 @@ export class Gateway {
   private windowsClosed = 0;
   /** Resolves once every Modbus device has ended its first poll cycle (answered or not). */
   private readonly firstCycles: Promise<void>[] = [];
+  /** Raw readings held before a commit is forced (rawBatchLimit). */
+  readonly rawBatchLimit: number;
 
   constructor(private readonly opts: GatewayOptions) {
     const { config } = opts;
@@ -119,6 +135,7 @@ export class Gateway {
     const rollovers = new Map(this.built.quality.map((q) => [pointKey(q.device, q.point), q.rolloverAt]));
     this.closeGraceMs = closeGrace(config);
     this.policy = policyHash(config.policy);
+    this.rawBatchLimit = rawBatchLimit(config, this.built.expectedPerWindow);
     this.health = new HealthReporter(config, opts.logger, () => this.clock.trusted);
     this.aggregator = new Aggregator({
       site: config.site.id,
@@ -218,7 +235,7 @@ export class Gateway {
       logger.warn('no broker configured: summaries stay in the outbox');
     }
     this.running = true;
-    this.flushTimer = setInterval(() => this.flushRaw(), RAW_FLUSH_MS);
+    this.flushTimer = setInterval(() => this.flushRaw(), config.store.commitInterval);
     this.closeTimer = setInterval(() => this.closeWindows(Date.now()), CLOSE_TICK_MS);
     this.lastCloseTickAt = performance.now();
     for (const driver of this.built.drivers) {
@@ -277,7 +294,7 @@ export class Gateway {
     const checked = readings.map((r) => this.quality.check(r));
     this.aggregator.add(checked);
     this.rawBatch.push(...checked);
-    if (this.rawBatch.length >= RAW_BATCH_MAX) this.flushRaw();
+    if (this.rawBatch.length >= this.rawBatchLimit) this.flushRaw();
   }
 
   stats(): Record<string, unknown> {
@@ -438,23 +455,27 @@ export class Gateway {
     const { config } = this.opts;
     const topic = summaryTopic(config.uplink.topicPrefix, config.site.id, config.gateway.id);
     let last: WindowSummary | undefined;
+    const batch: OutboxMessage[] = [];
+    const events: GatewayEvent[] = [];
     this.windowsClosed += summaries.length;
     for (const closed of summaries) {
       const settled = this.recovery ? this.recovery.settle(closed) : closed;
       if (!settled) continue; // rebuilt after a crash, but its summary had reached the outbox already
       const summary = (last = this.withDrops(settled));
       const messages = this.buildMessages(summary, topic).map((m) => ({ ...m, policy: this.policy }));
-      for (const m of messages) this.writes?.enqueue(m);
+      batch.push(...messages);
+      events.push({ type: 'summary', summary, messages });
       const bytes = messages.reduce((n, m) => n + m.payload.length, 0);
       this.opts.logger.info({ start: new Date(summary.start).toISOString(), points: summary.points.length, messages: messages.length, bytes }, 'window closed');
-      this.opts.onEvent?.({ type: 'summary', summary, messages });
     }
     // One health message per batch of closed windows (several close at once only after a stall).
     if (last) {
       const drops = { raw: last.drops?.raw ?? 0, summaries: last.drops?.summaries ?? 0, points: this.pointsCut };
       this.pointsCut = 0;
-      for (const m of this.health.messages({ ...last, drops }, this.built.buses, this.store)) this.writes?.enqueue({ ...m, policy: this.policy });
+      for (const m of this.health.messages({ ...last, drops }, this.built.buses, this.store)) batch.push({ ...m, policy: this.policy });
     }
+    this.writes?.enqueueAll(batch); // one commit for all of them (SD card wear)
+    for (const e of events) this.opts.onEvent?.(e);
     if (summaries.length > 0) this.uplink?.kick();
   }
 }

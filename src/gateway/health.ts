@@ -12,17 +12,22 @@ import type { WindowSummary } from '../core/types.js';
 import type { Store } from '../store/store.js';
 import { windowDeltas } from '../uplink/health.js';
 import { buildHealthMessages, healthTopic } from '../uplink/mqtt-uplink.js';
+import { FlashWriteRate } from './flash-writes.js';
 
 export class HealthReporter {
   /** Cumulative bus counters at the previous health message, for per-window deltas. */
   private countersAtLast: Record<string, Record<string, number>> = {};
+  private readonly flashWrites: FlashWriteRate;
 
   constructor(
     private readonly config: Config,
     private readonly logger: Logger,
     /** The gateway's clock guard: trusted once NTP-synchronised (or by site.clock.trust). */
     private readonly clockSynced: () => boolean,
-  ) {}
+    flashWrites?: FlashWriteRate,
+  ) {
+    this.flashWrites = flashWrites ?? new FlashWriteRate();
+  }
 
   messages(window: WindowSummary, buses: ReadonlyMap<string, ModbusBus>, store: Store | undefined): OutboxMessage[] {
     const { config } = this;
@@ -39,6 +44,7 @@ export class HealthReporter {
         buses: deltas,
         storeBytes: store?.sizeBytes() ?? 0,
         outboxPending: store?.count() ?? 0,
+        flashBytesPerDay: config.policy.health.includes('store') ? this.flashWrites.perDay() : undefined,
         drops: window.drops ?? { raw: 0, summaries: 0 },
         clockSynced: this.clockSynced(),
       };

@@ -58,7 +58,7 @@ export function enforceSizeCap(t: Tables, limits: SizeLimits, logger: Logger): n
     if (n === 0) break;
     delivered += n;
   }
-  releaseFreePages(t.db);
+  releaseFreePagesIfMany(t.db);
   const used = usedBytes(t.db);
   logger.warn({ maxBytes: limits.maxBytes, usedBytes: used, rawDropped: raw, deliveredPurged: delivered }, 'store size cap reached: oldest raw readings dropped');
   if (used > limits.maxBytes) {
@@ -89,4 +89,18 @@ export function enforceOutboxCap(t: Tables, limits: SizeLimits, incomingBytes: n
 /** Hands free pages back to the file system (auto_vacuum = INCREMENTAL), so the file shrinks after deletes. */
 export function releaseFreePages(db: Database.Database): void {
   db.pragma('incremental_vacuum');
+}
+
+/** Share of the file's pages that must be free before they are handed back (moving pages costs writes). */
+const RELEASE_FREE_SHARE = 0.25;
+
+/**
+ * Hands free pages back only when they are a large share of the file: freed pages are reused by the
+ * next writes at no cost, whereas an incremental vacuum moves pages from the end of the file into the
+ * holes (a rewrite of as many pages as were freed).
+ */
+export function releaseFreePagesIfMany(db: Database.Database): void {
+  const pages = db.pragma('page_count', { simple: true }) as number;
+  const free = db.pragma('freelist_count', { simple: true }) as number;
+  if (free > pages * RELEASE_FREE_SHARE) releaseFreePages(db);
 }

@@ -43,6 +43,7 @@ export class OutboxTable implements Outbox {
   private readonly selectOldest: Database.Statement<[number], OutboxRow>;
   private readonly markDelivered: Database.Statement<[number, string]>;
   private readonly countPending: Database.Statement<[], number>;
+  private readonly selectPending: Database.Statement<[string], number>;
   private readonly sumPendingBytes: Database.Statement<[], number>;
   private readonly deleteOldestPending: Database.Statement<[number]>;
   private readonly deleteDeliveredBefore: Database.Statement<[number]>;
@@ -66,6 +67,7 @@ export class OutboxTable implements Outbox {
     this.deleteNotUnder = db.prepare<[string]>('DELETE FROM outbox WHERE delivered_at IS NULL AND (policy IS NULL OR policy <> ?)');
     this.markDelivered = db.prepare<[number, string]>('UPDATE outbox SET delivered_at = ? WHERE id = ? AND delivered_at IS NULL');
     this.countPending = db.prepare<[], number>('SELECT count(*) FROM outbox WHERE delivered_at IS NULL').pluck();
+    this.selectPending = db.prepare<[string], number>('SELECT 1 FROM outbox WHERE id = ? AND delivered_at IS NULL').pluck();
     this.sumPendingBytes = db.prepare<[], number>('SELECT total(length(payload)) FROM outbox WHERE delivered_at IS NULL').pluck();
     this.deleteOldestPending = db.prepare<[number]>(
       `DELETE FROM outbox WHERE id IN
@@ -105,8 +107,12 @@ export class OutboxTable implements Outbox {
   }
 
   /** Marks a pending message delivered now; unknown or already delivered ids are ignored. */
-  ack(id: string): void {
-    this.markDelivered.run(this.now(), id);
+  ack(id: string, deliveredAt: number = this.now()): void {
+    this.markDelivered.run(deliveredAt, id);
+  }
+
+  isPending(id: string): boolean {
+    return this.selectPending.get(id) !== undefined;
   }
 
   count(): number {

@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3-multiple-ciphers';
 import { DATA_CLASSES, type DataClass } from '../core/types.js';
-import { releaseFreePages } from './bounds.js';
+import { releaseFreePagesIfMany } from './bounds.js';
 import type { OutboxTable } from './outbox.js';
 import type { ReadingsTable } from './readings.js';
 
@@ -23,8 +23,9 @@ export interface PurgeReport {
 
 /**
  * Deletes raw readings past their class's retention and delivered summaries past the grace period.
- * Deletion is real: secure_delete zeroes the freed cells, free pages go back to the file system, and
- * the write-ahead log, which still holds the old page images, is checkpointed and truncated.
+ * Deletion is real: secure_delete zeroes the freed cells and pages, and the write-ahead log, which still
+ * holds the old page images, is checkpointed and truncated. Freed pages are reused by the next batches
+ * (in steady state the file keeps its size); they go back to the file system only when they are many.
  */
 export function purgeExpired(
   db: Database.Database,
@@ -42,7 +43,7 @@ export function purgeExpired(
   });
   const report = purge();
   if (report.readings + report.delivered > 0) {
-    releaseFreePages(db);
+    releaseFreePagesIfMany(db);
     db.pragma('wal_checkpoint(TRUNCATE)');
   }
   return report;

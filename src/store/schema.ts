@@ -1,6 +1,8 @@
 import type Database from 'better-sqlite3-multiple-ciphers';
 import { PasserelleError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import type { BadReason, DataClass, Quality, Reading } from '../core/types.js';
+import { ReadingsTable } from './readings.js';
 
 /**
  * Schema migrations, applied in order; `PRAGMA user_version` records the last one applied.
@@ -12,6 +14,8 @@ export interface Migration {
   readonly sql: string;
   /** Work SQLite refuses inside a transaction (VACUUM), run just before the step's transaction. */
   readonly beforeTransaction?: (db: Database.Database) => void;
+  /** Work done in code inside the step's transaction, after its SQL (moving rows to a new layout). */
+  readonly inTransaction?: (db: Database.Database) => void;
 }
 
 /** PRAGMA auto_vacuum value for INCREMENTAL: freed pages can be handed back to the file system on demand. */
@@ -89,7 +93,69 @@ export const MIGRATIONS: readonly Migration[] = [
     // NULL for messages queued before: their policy is unknown, so the next start drops them (counted).
     sql: `ALTER TABLE outbox ADD COLUMN policy TEXT;`,
   },
+  {
+    version: 5,
+    description: 'compact raw readings: one encoded blob per batch and data class (SD card wear)',
+    sql: `
+      -- point names once; batches refer to them by id
+      CREATE TABLE raw_points (
+        id     INTEGER PRIMARY KEY,
+        device TEXT    NOT NULL,
+        point  TEXT    NOT NULL,
+        UNIQUE (device, point)
+      );
+      -- id order is write order; ts_min/ts_max span the batch's readings (encoding: raw-codec.ts)
+      CREATE TABLE raw_batches (
+        id     INTEGER PRIMARY KEY,
+        class  TEXT,
+        ts_min INTEGER NOT NULL,
+        ts_max INTEGER NOT NULL,
+        n      INTEGER NOT NULL,
+        data   BLOB    NOT NULL
+      );
+      -- retention deletes whole batches per class by their latest reading
+      CREATE INDEX raw_batches_by_class ON raw_batches (class, ts_max);
+    `,
+    inTransaction: moveRowsToBatches,
+  },
 ];
+
+/** Rows read per step when moving version-2 readings into batches: bounds the memory of the migration. */
+const MIGRATION_CHUNK_ROWS = 5000;
+
+interface LegacyRow {
+  device: string;
+  point: string;
+  ts: number;
+  value: number | null;
+  text: string | null;
+  quality: Quality;
+  reason: string | null;
+  class: DataClass | null;
+}
+
+/** Version 3: the one-row-per-reading table becomes batches, in write order, then is dropped. */
+function moveRowsToBatches(db: Database.Database): void {
+  const table = new ReadingsTable(db, new Map());
+  const select = db.prepare<[number, number], LegacyRow & { rowid: number }>(
+    'SELECT rowid, device, point, ts, value, text, quality, reason, class FROM readings WHERE rowid > ? ORDER BY rowid LIMIT ?',
+  );
+  let after = 0;
+  for (;;) {
+    const rows = select.all(after, MIGRATION_CHUNK_ROWS);
+    if (rows.length === 0) break;
+    after = rows.at(-1)!.rowid;
+    const classOf = new Map<Reading, DataClass | null>();
+    const readings = rows.map((row) => {
+      const base = { device: row.device, point: row.point, ts: row.ts, value: row.value ?? row.text ?? null, quality: row.quality };
+      const r: Reading = row.reason === null ? base : { ...base, reason: row.reason as BadReason };
+      classOf.set(r, row.class);
+      return r;
+    });
+    table.appendClassed(readings, (r) => classOf.get(r) ?? null);
+  }
+  db.exec('DROP TABLE readings');
+}
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
@@ -113,6 +179,7 @@ export function migrate(db: Database.Database, logger: Logger): number {
     step.beforeTransaction?.(db);
     db.transaction(() => {
       db.exec(step.sql);
+      step.inTransaction?.(db);
       db.pragma(`user_version = ${step.version}`);
     })();
     logger.info({ version: step.version, description: step.description }, 'store schema migrated');

@@ -48,8 +48,14 @@ export interface StoreInfo {
 
 /** The size cap is checked every this many appended batches: cheap (header fields), but not free. */
 const SIZE_CHECK_EVERY_BATCHES = 8;
-/** Retention runs at most this often, from appendReadings; applyRetention() runs it on demand. */
-const RETENTION_EVERY_MS = 60_000;
+/**
+ * Retention runs at most this often, from appendReadings; applyRetention() runs it on demand. Hourly:
+ * each run rewrites the batch straddling each cutoff and checkpoints, so running it more often would
+ * cost flash writes for readings kept at most an hour too long.
+ */
+const RETENTION_EVERY_MS = 3_600_000;
+/** Acknowledgements held in memory beyond this are written at once (they ride on the next commit otherwise). */
+const MAX_DEFERRED_ACKS = 1000;
 /** The write-ahead log is truncated back to this after a checkpoint: bounds its disk use between checkpoints. */
 const WAL_SIZE_LIMIT_BYTES = 4 * 1024 * 1024;
 
@@ -67,6 +73,13 @@ export class Store implements Outbox {
   private readonly retention: RetentionPolicy;
   private readonly now: () => number;
   private batchesSinceSizeCheck = 0;
+  /**
+   * Broker acknowledgements not yet written: id -> delivery time. They are written with the next commit
+   * (raw batch, summary, close) rather than one commit each; meanwhile peek, count and the audit trail
+   * already see them. A power cut loses them: those messages are sent again under the same id.
+   */
+  private readonly deferredAcks = new Map<string, number>();
+  private readonly commit: (body: () => unknown) => unknown;
   private lastRetentionAt = -Infinity;
 
   private constructor(
@@ -83,6 +96,10 @@ export class Store implements Outbox {
     this.tables = { db, readings: this.readings, outbox: this.outbox, drops: this.drops };
     this.limits = { maxBytes: opts.maxBytes ?? DEFAULT_MAX_BYTES, maxOutboxBytes: opts.maxOutboxBytes ?? DEFAULT_MAX_OUTBOX_BYTES };
     this.retention = { byClass: opts.retention ?? {}, deliveredGraceMs: opts.deliveredGraceMs ?? DEFAULT_DELIVERED_GRACE_MS };
+    this.commit = db.transaction((body: () => unknown) => {
+      for (const [id, at] of this.deferredAcks) this.outbox.ack(id, at);
+      return body();
+    });
   }
 
   static open(opts: StoreOptions): Store {
@@ -121,10 +138,10 @@ export class Store implements Outbox {
 
   /**
    * One transaction per batch. Every SIZE_CHECK_EVERY_BATCHES batches the size cap is enforced, and
-   * about once a minute the retention runs; their failures are logged, never thrown: the batch is stored.
+   * about once an hour the retention runs; their failures are logged, never thrown: the batch is stored.
    */
   appendReadings(readings: readonly Reading[]): void {
-    this.run('append readings', () => this.readings.append(readings));
+    this.run('append readings', () => this.write(() => this.readings.append(readings)));
     this.maintainQuietly();
   }
 
@@ -144,14 +161,32 @@ export class Store implements Outbox {
 
   /** Past the outbox cap, the oldest pending summaries are dropped (and counted) to make room. */
   enqueue(message: OutboxMessage): boolean {
-    return this.run('enqueue', () => {
-      enforceOutboxCap(this.tables, this.limits, message.payload.length, this.logger);
-      return this.outbox.enqueue(message);
-    });
+    return this.run('enqueue', () =>
+      this.write(() => {
+        enforceOutboxCap(this.tables, this.limits, message.payload.length, this.logger);
+        return this.outbox.enqueue(message);
+      }),
+    );
+  }
+
+  /** Several messages in one transaction (one commit, one sync: a window's summary parts and health). */
+  enqueueAll(messages: readonly OutboxMessage[]): boolean[] {
+    return this.run('enqueue', () =>
+      this.write(() =>
+        messages.map((message) => {
+          enforceOutboxCap(this.tables, this.limits, message.payload.length, this.logger);
+          return this.outbox.enqueue(message);
+        }),
+      ),
+    );
   }
 
   peek(limit: number): OutboxMessage[] {
-    return this.run('peek', () => this.outbox.peek(limit));
+    return this.run('peek', () => {
+      const skip = this.deferredAcks.size;
+      const rows = skip === 0 ? this.outbox.peek(limit) : this.outbox.peek(limit + skip).filter((m) => !this.deferredAcks.has(m.id));
+      return rows.slice(0, Math.max(0, Math.floor(limit)));
+    });
   }
 
   /**
@@ -168,19 +203,31 @@ export class Store implements Outbox {
     );
   }
 
-  /** Marks the message delivered (kept for the audit grace period); peek and count no longer see it. */
+  /**
+   * Marks the message delivered (kept for the audit grace period); peek and count no longer see it.
+   * Written with the next commit (see deferredAcks); unknown or already delivered ids are ignored.
+   */
   ack(id: string): void {
-    this.run('ack', () => this.outbox.ack(id));
+    this.run('ack', () => {
+      if (this.deferredAcks.has(id) || !this.outbox.isPending(id)) return;
+      this.deferredAcks.set(id, this.now());
+      if (this.deferredAcks.size >= MAX_DEFERRED_ACKS) this.write(() => undefined);
+    });
   }
 
   /** Pending (undelivered) messages. */
   count(): number {
-    return this.run('count', () => this.outbox.count());
+    return this.run('count', () => this.outbox.count() - this.deferredAcks.size);
   }
 
   /** The audit trail: pending and delivered messages, oldest first, bounded (MAX_ENTRIES_PER_QUERY). */
   outboxEntries(limit: number): OutboxEntry[] {
-    return this.run('list outbox', () => this.outbox.entries(limit));
+    return this.run('list outbox', () =>
+      this.outbox.entries(limit).map((e) => {
+        const at = this.deferredAcks.get(e.id);
+        return at === undefined ? e : { ...e, deliveredAt: at };
+      }),
+    );
   }
 
   /** Every window ending at or before this instant was summarised (see window-mark.ts); undefined at first. */
@@ -202,8 +249,9 @@ export class Store implements Outbox {
     return this.run('find message', () => this.mark.hasMessage(id));
   }
 
-  /** Runs the retention now (it also runs about once a minute from appendReadings). */
+  /** Runs the retention now (it also runs about once an hour from appendReadings). */
   applyRetention(now: number = this.now()): PurgeReport {
+    if (this.deferredAcks.size > 0) this.run('ack', () => this.write(() => undefined)); // delivered times count
     const report = this.run('retention', () => purgeExpired(this.db, this.readings, this.outbox, this.retention, now));
     this.lastRetentionAt = now;
     return report;
@@ -244,6 +292,7 @@ export class Store implements Outbox {
   close(): void {
     if (!this.db.open) return;
     try {
+      if (this.deferredAcks.size > 0) this.write(() => undefined);
       this.db.pragma('wal_checkpoint(TRUNCATE)');
     } catch (e) {
       throw storeError('close', this.info.path, e);
@@ -266,6 +315,13 @@ export class Store implements Outbox {
     }
   }
 
+  /** One transaction that also writes the deferred acknowledgements; they are forgotten once committed. */
+  private write<T>(body: () => T): T {
+    const result = this.commit(body) as T;
+    this.deferredAcks.clear();
+    return result;
+  }
+
   private run<T>(operation: string, body: () => T): T {
     if (!this.db.open) {
       throw new PasserelleError('E_STORE_CLOSED', `store ${this.info.path} is closed (${operation})`);
@@ -279,20 +335,25 @@ export class Store implements Outbox {
 }
 
 function configure(db: Database.Database): void {
+  // Small pages for a new store (no effect on an existing one): a commit rewrites whole pages, and most
+  // commits touch a few pages besides the new data (SD card wear).
+  db.pragma(`page_size = ${PAGE_SIZE}`);
   const mode = db.pragma('journal_mode = WAL', { simple: true });
   if (mode !== 'wal') throw new PasserelleError('E_STORE_OPEN', `store ${db.name} cannot use a write-ahead log (${String(mode)})`);
-  // NORMAL in WAL mode: commits are not fsynced one by one (SD card wear); a power cut may lose the
-  // commits since the last checkpoint sync, never corrupt the file. A killed process loses nothing committed.
-  db.pragma('synchronous = NORMAL');
+  // FULL: every commit is on flash when it returns, so what a power cut loses is what was not committed
+  // yet (docs/store.md). Commits are few (raw batches every store.commitInterval, one per summary), so
+  // this costs few fsyncs.
+  db.pragma('synchronous = FULL');
   // Deleted rows are overwritten, not left in free pages.
   db.pragma('secure_delete = ON');
   db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
   // Sorts and temp tables stay in memory: SQLite temp files would not be encrypted.
   db.pragma('temp_store = MEMORY');
   db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
-  // Checkpoint every ~16 MiB of WAL rather than 4: pages rewritten by consecutive batches are copied
-  // (decrypted and re-encrypted) into the database once instead of many times; fewer SD card writes too.
+  // Checkpoint every WAL_CHECKPOINT_PAGES pages: pages rewritten by consecutive commits (the last leaf of
+  // a table, its index) are copied into the database once instead of many times; fewer SD card writes.
   db.pragma(`wal_autocheckpoint = ${WAL_CHECKPOINT_PAGES}`);
 }
 
+const PAGE_SIZE = 1024;
 const WAL_CHECKPOINT_PAGES = 4000;

@@ -17,7 +17,7 @@ export class WindowMark {
     this.upsert = db.prepare<[number]>(
       "INSERT INTO state (name, value) VALUES ('windows_closed_before', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
     );
-    this.selectLastTs = db.prepare<[], number | null>('SELECT max(ts) FROM readings').pluck();
+    this.selectLastTs = db.prepare<[], number | null>('SELECT max(ts_max) FROM raw_batches').pluck();
     this.selectOutboxId = db.prepare<[string], number>('SELECT 1 FROM outbox WHERE id = ?').pluck();
   }
 
@@ -30,7 +30,7 @@ export class WindowMark {
     this.upsert.run(ts);
   }
 
-  /** Sampling time of the newest stored raw reading (index on ts: one seek). */
+  /** Sampling time of the newest stored raw reading (one row per batch: a short scan, once at start). */
   lastReadingTs(): number | undefined {
     return this.selectLastTs.get() ?? undefined;
   }

@@ -8,6 +8,8 @@ import type { DropCounts } from './drops.js';
 export interface WriteTarget {
   appendReadings(readings: readonly Reading[]): void;
   enqueue(message: OutboxMessage): boolean;
+  /** Optional: several messages in one transaction; without it they are enqueued one by one. */
+  enqueueAll?(messages: readonly OutboxMessage[]): unknown;
 }
 
 export interface WriteBufferOptions {
@@ -65,6 +67,17 @@ export class WriteBuffer {
     if (this.isHolding()) return this.holdMessage(message);
     this.attempt(() => this.opts.target.enqueue(message), () => this.holdMessage(message), () => {
       this.drops.summariesDropped += 1;
+    });
+  }
+
+  /** A window's messages in one store transaction when the target can (fewer commits and syncs). */
+  enqueueAll(messages: readonly OutboxMessage[]): void {
+    const target = this.opts.target;
+    if (messages.length === 0) return;
+    if (messages.length === 1 || !target.enqueueAll) return messages.forEach((m) => this.enqueue(m));
+    if (this.isHolding()) return messages.forEach((m) => this.holdMessage(m));
+    this.attempt(() => target.enqueueAll!(messages), () => messages.forEach((m) => this.holdMessage(m)), () => {
+      this.drops.summariesDropped += messages.length;
     });
   }
 

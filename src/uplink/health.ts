@@ -4,7 +4,8 @@
  * `policy.health` leave; none by default, like everything else.
  *
  *   health/bus/<bus>/<counter>   counters over the window (requests, timeouts, crc, exceptions, ...)
- *   health/store/bytes (B), health/outbox/pending
+ *   health/store/bytes (B), health/store/flash-bytes-per-day (B written to storage per day by the
+ *   gateway process, from the kernel's count; absent in the first message), health/outbox/pending
  *   health/drops/raw, health/drops/summaries   what the store had to drop at its caps
  *   health/drops/points          points cut from summaries, too large for one message
  *   health/clock/synced (vb)     whether the system clock is synchronised (windows depend on it)
@@ -29,6 +30,8 @@ export interface HealthInput {
   readonly buses: Readonly<Record<string, Readonly<Record<string, number>>>>;
   readonly storeBytes: number;
   readonly outboxPending: number;
+  /** Bytes the gateway process writes to storage per day (SD card wear); undefined when not known yet. */
+  readonly flashBytesPerDay?: number | undefined;
   /** points: points cut from summary messages, too large for one (see senml-fit.ts). */
   readonly drops: { readonly raw: number; readonly summaries: number; readonly points?: number };
   readonly clockSynced: boolean;
@@ -73,6 +76,7 @@ const GROUP_RECORDS: Readonly<Record<HealthGroup, (input: HealthInput) => SenmlR
       .flatMap((bus) => counterRecords(`health/bus/${bus}/`, input.buses[bus]!)),
   store: (input) => [
     { n: 'health/store/bytes', u: 'B', v: input.storeBytes },
+    ...(input.flashBytesPerDay === undefined ? [] : [{ n: 'health/store/flash-bytes-per-day', u: 'B', v: input.flashBytesPerDay }]),
     { n: 'health/outbox/pending', v: input.outboxPending },
   ],
   // Like the bus error counters, drops are news only when there are some.

@@ -2,7 +2,8 @@
  * SenML JSON (RFC 8428 section 4) and CBOR (section 6) encoding and a strict decoder, so tests (and
  * operators) can prove a generic reader understands what we send.
  */
-import { Decoder, Encoder } from 'cbor-x';
+import { createRequire } from 'node:module';
+import type { Decoder, Encoder } from 'cbor-x';
 import { PasserelleError } from '../core/errors.js';
 import type { SenmlFormat, SenmlRecord } from './senml-types.js';
 
@@ -22,12 +23,18 @@ const FIELD_TYPES: Readonly<Record<Label, 'string' | 'number' | 'boolean'>> = {
 
 // Maps with integer keys, no cbor-x record extension (tag 105): plain RFC 8949 a generic reader decodes.
 // Numbers stay float64 unless integral, so a decoded value equals the original exactly (RFC 8428 section 6).
-const cborEncoder = new Encoder({ useRecords: false, mapsAsObjects: false });
-const cborDecoder = new Decoder({ useRecords: false, mapsAsObjects: false });
+// Loaded on first use: a site sending SenML JSON never loads cbor-x (memory on the board).
+let cbor: { encoder: Encoder; decoder: Decoder } | undefined;
+function cborCodec(): { encoder: Encoder; decoder: Decoder } {
+  if (cbor) return cbor;
+  const lib = createRequire(import.meta.url)('cbor-x') as typeof import('cbor-x');
+  cbor = { encoder: new lib.Encoder({ useRecords: false, mapsAsObjects: false }), decoder: new lib.Decoder({ useRecords: false, mapsAsObjects: false }) };
+  return cbor;
+}
 
 export function encodeSenml(records: readonly SenmlRecord[], format: SenmlFormat): Buffer {
   if (format === 'senml-json') return Buffer.from(JSON.stringify(records), 'utf8');
-  return Buffer.from(cborEncoder.encode(records.map(toCborMap)));
+  return Buffer.from(cborCodec().encoder.encode(records.map(toCborMap)));
 }
 
 function toCborMap(record: SenmlRecord): Map<number, unknown> {
@@ -64,7 +71,7 @@ function parseJson(buf: Buffer): unknown {
 
 function parseCbor(buf: Buffer): unknown {
   try {
-    return cborDecoder.decode(buf);
+    return cborCodec().decoder.decode(buf);
   } catch (e) {
     throw decodeError('the payload is not CBOR', e);
   }

@@ -2,6 +2,7 @@
  * Child process of the crash harness: a real Gateway built from the JSON config given as argv[2].
  * It reports on fd 3, one line each, written synchronously so that what the parent reads after a
  * SIGKILL is exactly what happened before it:
+ *   `b <n>`            the raw readings it holds at most before a commit (Gateway.rawBatchLimit)
  *   `ready`            the gateway started
  *   `i <n>`            n readings are about to enter the pipeline (written BEFORE ingest: conservative)
  *   `s <id>`           a summary message was enqueued in the outbox
@@ -43,4 +44,5 @@ process.once('SIGTERM', () => {
   );
 });
 await gateway.start();
+report(`b ${gateway.rawBatchLimit}`);
 report('ready');

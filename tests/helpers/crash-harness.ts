@@ -6,7 +6,8 @@
  *   - lostAcked:           a message the store marked delivered (broker PUBACK) never reached the subscriber;
  *   - lostPending:         a message ever seen in the outbox (or reported enqueued) never reached it at all;
  *   - duplicatesUnflagged: a window delivered under two different ids, neither marked partial;
- *   - maxRawLoss:          readings the gateway received before a kill but never stored (bound: one write batch);
+ *   - maxRawLoss:          readings the gateway received before a kill but never stored (bound: the raw batch
+ *                          it may hold before a commit, plus the readings of the ingest the kill interrupted).
  *   - windowsMissing:      windows the store holds readings of that no summary reached the subscriber for
  *                          (a window the gateway was killed in is rebuilt at restart: src/gateway/recovery.ts).
  * Used by tests/crash (>= 20 kills) and bench/crash.ts (200).
@@ -17,7 +18,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import type { ConfigInput } from '../../src/config/schema.js';
-import { RAW_BATCH_MAX } from '../../src/gateway/gateway.js';
 import { loadProfiles } from '../../src/profiles/index.js';
 import { startModbusTcpSimulator } from '../../src/sim/modbus-tcp.js';
 import { windowStart } from '../../src/pipeline/windows.js';
@@ -43,7 +43,7 @@ export interface CrashReport {
   readonly duplicatesUnflagged: number;
   readonly maxRawLoss: number;
   readonly windowsMissing: number;
-  /** The bound maxRawLoss is checked against: the gateway's RAW_BATCH_MAX. */
+  /** The bound maxRawLoss is checked against: the gateway's rawBatchLimit plus the largest single ingest. */
   readonly rawLossBound: number;
   readonly readingsStored: number;
   readonly summariesSeen: number;
@@ -60,6 +60,8 @@ const READY_TIMEOUT_MS = 30_000;
 
 export interface ChildRun {
   readonly ingested: number;
+  readonly batchLimit: number;
+  readonly largestIngest: number;
   readonly enqueued: readonly string[];
 }
 
@@ -88,6 +90,7 @@ export async function runCrashHarness(opts: CrashHarnessOptions): Promise<CrashR
   const acked = new Set<string>();
   let corrupt = 0;
   let maxRawLoss = 0;
+  let rawLossBound = 0;
   let storedBefore = 0;
   let storedWindows = new Set<number>();
   try {
@@ -99,6 +102,7 @@ export async function runCrashHarness(opts: CrashHarnessOptions): Promise<CrashR
       if (!snapshot.ok) corrupt += 1;
       const loss = run.ingested - (snapshot.readings - storedBefore);
       maxRawLoss = Math.max(maxRawLoss, loss);
+      rawLossBound = Math.max(rawLossBound, run.batchLimit + run.largestIngest);
       storedBefore = snapshot.readings;
       opts.log?.(`kill ${kill}/${opts.kills} after ${upMs} ms: integrity ${snapshot.ok ? 'ok' : 'FAILED'}, raw loss ${loss}, outbox pending ${snapshot.pending}`);
     }
@@ -129,7 +133,7 @@ export async function runCrashHarness(opts: CrashHarnessOptions): Promise<CrashR
     duplicatesUnflagged: countUnflaggedDuplicates(deliveries),
     maxRawLoss,
     windowsMissing: [...storedWindows].filter((start) => !deliveries.some((d) => d.start === start)).length,
-    rawLossBound: RAW_BATCH_MAX,
+    rawLossBound,
     readingsStored: storedBefore,
     summariesSeen: seen.size,
     messagesReceived: received.size,
@@ -146,7 +150,8 @@ export function siteConfig(simPort: number, brokerUrl: string, store: { path: st
       { id: 'meter', bus: 'plant', unit: 1, profile: 'eastron-sdm630', poll: '50ms', points: ['voltage_l1', 'current_l1', 'power_l1', 'power_total', 'frequency', 'energy_import'] },
     ],
     aggregation: { window },
-    store,
+    // Commits every second, as often as kills come: the kills land between commits and during them.
+    store: { ...store, commitInterval: '1s' },
     uplink: { broker: brokerUrl, format: 'senml-json' },
     policy: { allow: [{ match: 'meter.*', statistics: ['count', 'mean', 'last'] }] },
   };
@@ -213,12 +218,19 @@ export function runChild(configFile: string, how: { killAfterMs: Delay } | { sto
 
 function parseReport(text: string): ChildRun {
   let ingested = 0;
+  let batchLimit = 0;
+  let largestIngest = 0;
   const enqueued: string[] = [];
   for (const line of text.split('\n')) {
-    if (line.startsWith('i ')) ingested += Number(line.slice(2));
+    if (line.startsWith('b ')) batchLimit = Number(line.slice(2));
+    else if (line.startsWith('i ')) {
+      const n = Number(line.slice(2));
+      ingested += n;
+      largestIngest = Math.max(largestIngest, n);
+    }
     else if (line.startsWith('s ')) enqueued.push(line.slice(2));
   }
-  return { ingested, enqueued };
+  return { ingested, batchLimit, largestIngest, enqueued };
 }
 
 function parseDelivery(payload: Buffer): Delivery {

@@ -126,7 +126,7 @@ describe('Store.open', () => {
     try {
       db.pragma("cipher = 'chacha20'");
       db.pragma(`key = 'raw:${hex}'`);
-      expect(db.prepare('SELECT count(*) FROM readings').pluck().get()).toBe(sample.length);
+      expect(db.prepare('SELECT total(n) FROM raw_batches').pluck().get()).toBe(sample.length);
     } finally {
       db.close();
     }

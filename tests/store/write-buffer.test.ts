@@ -59,6 +59,26 @@ describe('WriteBuffer bounds', () => {
     expect(buffer.fault()).toBeUndefined();
   });
 
+  it("writes a window's messages in one store transaction, and holds them all in order when it fails", () => {
+    const dir = makeTempDir();
+    const store = Store.open({ path: join(dir, 'store.db'), keyFile: join(dir, 'store.key') });
+    try {
+      const buffer = new WriteBuffer({ target: store });
+      buffer.enqueueAll([message('s1'), message('s2'), message('h1')]);
+      expect(store.peek(10).map((m) => m.id)).toEqual(['h1', 's1', 's2']); // same createdAt: by id
+    } finally {
+      store.close();
+    }
+    const target = new FlakyTarget();
+    const enqueueAll = (ms: readonly OutboxMessage[]) => ms.map((m) => target.enqueue(m));
+    const buffer = new WriteBuffer({ target: Object.assign(target, { enqueueAll }), retryMs: 60_000 });
+    buffer.enqueueAll([message('a'), message('b')]);
+    expect(buffer.held()).toEqual({ readings: 0, messages: 2 });
+    target.failure = undefined;
+    expect(buffer.retryNow()).toBe(true);
+    expect(target.messages).toEqual(['a', 'b']);
+  });
+
   it('drops (and counts) a batch the store refuses for good instead of retrying it forever', () => {
     const target = new FlakyTarget();
     target.failure = new PasserelleError('E_STORE_IO', 'constraint failed', false);

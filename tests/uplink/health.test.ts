@@ -45,6 +45,14 @@ describe('buildHealthMessages', () => {
     );
   });
 
+  it('reports the flash writes per day in the store group, once known', () => {
+    const records = (i: HealthInput) => decodeSenml(buildHealthMessages(i, { health: ['store'] }, 'senml-json', topic)[0]!.payload, 'senml-json');
+    expect(records({ ...input, flashBytesPerDay: 5_000_000 }).find((r) => r.n === 'health/store/flash-bytes-per-day')).toMatchObject({ v: 5_000_000, u: 'B' });
+    expect(records(input).map((r) => r.n)).not.toContain('health/store/flash-bytes-per-day');
+    const [clock] = buildHealthMessages({ ...input, flashBytesPerDay: 5_000_000 }, { health: ['clock'] }, 'senml-json', topic);
+    expect(clock!.payload.toString()).not.toContain('flash');
+  });
+
   it('refuses a message above the size bound', () => {
     expect(() => buildHealthMessages(input, { health: ['buses'] }, 'senml-json', topic, 100)).toThrow(expect.objectContaining({ code: 'E_SENML_TOO_LARGE' }));
   });

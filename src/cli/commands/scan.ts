@@ -20,7 +20,7 @@ import {
 import type { LineTiming } from '../../drivers/modbus/wire-cost.js';
 import { TCP_PLAN_RTT_MS } from '../../drivers/modbus/site-plan.js';
 import { formatTable, processOutput, type CommandOutput } from './plan.js';
-import { parseHostPort } from './simulate.js';
+import { parseHostPort } from './simulate-options.js';
 
 export interface LineOptions {
   readonly port?: string;

@@ -3,7 +3,6 @@
  * a serial device on a fresh pty pair (or on --port), until Ctrl-C. It prints the path the gateway
  * must open and the config lines to paste. Line faults on request: --noise, --cut-frames, --bad-checksums.
  */
-import type { Command } from 'commander';
 import { PasserelleError } from '../../core/errors.js';
 import { createPtyPair, type PtyPair } from '../../sim/pty.js';
 import type { SerialFaults } from '../../sim/serial-noise.js';
@@ -14,9 +13,9 @@ import { loadMbusProfiles, type MbusProfile } from '../../profiles/index.js';
 import { stopOnSignals } from '../../gateway/lifecycle.js';
 import { processOutput, type CommandOutput } from './plan.js';
 
-export const SERIAL_SIM_PROFILES = ['linky-tic-standard', 'linky-tic-historique', 'sdi12-soil', 'line-demo'] as const;
-export type SerialSimProfile = (typeof SERIAL_SIM_PROFILES)[number];
-export const isSerialSimProfile = (id: string): id is SerialSimProfile => (SERIAL_SIM_PROFILES as readonly string[]).includes(id);
+import { isSerialSimProfile, SERIAL_SIM_PROFILES, type SerialSimProfile } from './simulate-options.js';
+
+export { addSerialSimulateOptions, isSerialSimProfile, SERIAL_SIM_PROFILES, type SerialSimProfile } from './simulate-options.js';
 /** M-Bus meter profiles (hardware/profiles/mbus) are simulated on a pty too. */
 export const isMbusSimProfile = (id: string): boolean => loadMbusProfiles().has(id);
 
@@ -41,18 +40,6 @@ export interface SerialSimulation {
   stop(): Promise<void>;
 }
 
-/** The extra options of `simulate` for serial profiles; the lead adds them to the existing command. */
-export function addSerialSimulateOptions(cmd: Command): Command {
-  return cmd
-    .option('--pty', `serial profiles (${SERIAL_SIM_PROFILES.join(', ')}): create a pty pair and print the path to connect to`)
-    .option('--port <path>', 'serial profiles: write to this existing serial port instead of a pty')
-    .option('--noise <p>', 'serial profiles: probability of a noise burst before a frame/line (0-1)')
-    .option('--cut-frames <p>', 'serial profiles: probability that a frame/reply/line is cut short (0-1)')
-    .option('--bad-checksums <p>', 'serial profiles: probability of a corrupted checksum/CRC/value (0-1)')
-    .option('--seed <n>', 'serial profiles: seed of the fault generator, to replay a run')
-    .option('--silence <p>', 'M-Bus profiles: probability that the meter does not answer (0-1)')
-    .option('--mbus-address <n>', 'M-Bus profiles: primary address of the simulated meter (default 1; 0 for secondary addressing only)');
-}
 
 /** Starts the simulation and returns it; simulateSerialCommand adds the Ctrl-C handling. */
 export async function startSerialSimulation(opts: SimulateSerialOptions, out: CommandOutput = processOutput): Promise<SerialSimulation> {

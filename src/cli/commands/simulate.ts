@@ -3,7 +3,8 @@ import { createLogger } from '../../core/logger.js';
 import { getProfile } from '../../profiles/index.js';
 import { startModbusTcpSimulator } from '../../sim/modbus-tcp.js';
 import { stopOnSignals } from '../../gateway/lifecycle.js';
-import { isMbusSimProfile, isSerialSimProfile, simulateSerialCommand, type SimulateSerialOptions } from './simulate-serial.js';
+import { isSerialSimProfile, parseHostPort } from './simulate-options.js';
+import { isMbusSimProfile, simulateSerialCommand, type SimulateSerialOptions } from './simulate-serial.js';
 
 export interface SimulateOptions extends SimulateSerialOptions {
   profile: string;
@@ -12,12 +13,7 @@ export interface SimulateOptions extends SimulateSerialOptions {
   logLevel: string;
 }
 
-export function parseHostPort(text: string): { host: string; port: number } {
-  const m = /^(.+):(\d{1,5})$/.exec(text);
-  const port = m ? Number(m[2]) : NaN;
-  if (!m || port < 0 || port > 65535) throw new PasserelleError('E_CLI_ADDRESS', `"${text}" is not HOST:PORT (e.g. 127.0.0.1:5020)`);
-  return { host: m[1]!, port };
-}
+export { parseHostPort } from './simulate-options.js';
 
 /** `passerelle simulate --profile ID --tcp HOST:PORT`: a Modbus device that serves plausible values. */
 export async function simulateCommand(opts: SimulateOptions): Promise<void> {

@@ -63,11 +63,15 @@ function word16(word: number, order: WordOrder): number {
   return swapsBytes(order) ? ((word & 0xff) << 8) | (word >>> 8) : word;
 }
 
+/** One scratch view for every 32-bit decode (synchronous, so never shared by two calls): no allocation per value. */
+const SCRATCH32 = new DataView(new ArrayBuffer(4));
+
 function view32(words: readonly number[], order: WordOrder): DataView {
   const w0 = words[0]!;
   const w1 = words[1]!;
   const canonical = reorder([w0 >>> 8, w0 & 0xff, w1 >>> 8, w1 & 0xff], order);
-  return new DataView(Uint8Array.from(canonical).buffer);
+  for (let i = 0; i < 4; i++) SCRATCH32.setUint8(i, canonical[i]!);
+  return SCRATCH32;
 }
 
 /** Decodes the raw value (before scale/offset). Throws PasserelleError on too few words or non-16-bit words. */
