@@ -25,6 +25,8 @@ const { version } = JSON.parse(readFileSync(new URL('../../package.json', import
 const program = new Command()
   .name('passerelle')
   .version(version, '-V, --version', 'print the version')
+  // `passerelle --version` only before a command: `fleet trust --version 1` is that command's own option.
+  .enablePositionalOptions()
   .description('Edge gateway: Modbus and serial sensors to minimal, policy-checked MQTT summaries')
   .showHelpAfterError();
 
@@ -108,5 +110,8 @@ program.parseAsync().catch((e: unknown) => {
   }
   const code = isPasserelleError(e) ? `${e.code}: ` : '';
   process.stderr.write(`passerelle: ${code}${errorMessage(e)}\n`);
-  process.exit(isPasserelleError(e) ? (INPUT_ERRORS.has(e.code) ? EXIT_INPUT : EXIT_OUTSIDE) : EXIT_BUG);
+  // A system error (a file named on the command line that is missing, a refused permission) is the
+  // outside's, not a bug: only what has neither a Passerelle code nor a system code is exit 70.
+  const systemError = typeof (e as { syscall?: unknown }).syscall === 'string';
+  process.exit(isPasserelleError(e) ? (INPUT_ERRORS.has(e.code) ? EXIT_INPUT : EXIT_OUTSIDE) : systemError ? EXIT_OUTSIDE : EXIT_BUG);
 });

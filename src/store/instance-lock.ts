@@ -17,6 +17,7 @@ import { closeSync, lstatSync, mkdirSync, openSync, unlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { PasserelleError } from '../core/errors.js';
+import { storeError } from './errors.js';
 
 /** Who holds (or last held) the lock. */
 export interface LockOwner {
@@ -139,6 +140,9 @@ function prepareFile(path: string, storePath: string): void {
 }
 
 function lockFileError(path: string, e: unknown): PasserelleError {
+  // A directory the gateway cannot write is the store's problem, said once the store's way.
+  const code = (e as { code?: unknown }).code;
+  if (['EACCES', 'EPERM', 'EROFS', 'SQLITE_READONLY', 'SQLITE_CANTOPEN'].includes(String(code))) return storeError('taking the instance lock', path.replace(/\.lock$/, ''), e);
   const detail = e instanceof Error ? e.message : String(e);
   return new PasserelleError('E_STORE_LOCK', `cannot use the instance lock ${path}: ${detail} (its directory must be writable)`, false, { cause: e });
 }

@@ -51,7 +51,8 @@ export async function createTestPki(clientName = 'gw-test'): Promise<TestPki> {
   await makeCa(dir, 'other-ca');
   await makeLeaf(dir, 'server', 'ca', 'server.ext');
   await makeLeaf(dir, clientName, 'ca', `${clientName}.ext`);
-  for (const f of ['server.key', `${clientName}.key`]) await chmod(join(dir, f), 0o644);
+  await chmod(join(dir, 'server.key'), 0o644); // mosquitto's own user reads it
+  await chmod(join(dir, `${clientName}.key`), 0o600); // the gateway refuses a client key others can read
   const at = (f: string): string => join(dir, f);
   return {
     dir,
