@@ -194,12 +194,13 @@ export class Store implements Outbox {
    * deleted and counted as dropped summaries, so a tightened policy is never bypassed by a backlog.
    */
   dropPendingNotUnder(policy: string): number {
+    // write(): acknowledgements still in memory are written first, so a delivered message is never dropped.
     return this.run('drop messages of another policy', () =>
-      this.db.transaction(() => {
+      this.write(() => {
         const n = this.outbox.dropPendingNotUnder(policy);
         this.drops.add('summary', n);
         return n;
-      })(),
+      }),
     );
   }
 

@@ -8,7 +8,7 @@ import net from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { freePort } from '../helpers/brokers.js';
+import { freePort, startMosquitto } from '../helpers/brokers.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const HIDE_AEDES = join(import.meta.dirname, 'no-aedes.mjs');
@@ -44,12 +44,22 @@ describe('without the optional aedes package', () => {
   }, 90_000);
 
   it('the demo uses a broker already listening on its port instead', async () => {
+    const broker = await startMosquitto();
+    try {
+      const result = await nodeWithoutAedes(['--input-type=module', '-e', startBroker(broker.port)]);
+      expect(JSON.parse(result.stdout.trim().split('\n').at(-1)!)).toEqual({ embedded: false });
+    } finally {
+      await broker.close();
+    }
+  }, 90_000);
+
+  it('a program on the port that is not an MQTT broker is not taken for one', async () => {
     const server = net.createServer((s) => s.destroy());
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     try {
       const port = (server.address() as net.AddressInfo).port;
       const result = await nodeWithoutAedes(['--input-type=module', '-e', startBroker(port)]);
-      expect(JSON.parse(result.stdout.trim().split('\n').at(-1)!)).toEqual({ embedded: false });
+      expect(JSON.parse(result.stdout.trim().split('\n').at(-1)!).code).toBe('E_DEMO_BROKER');
     } finally {
       server.close();
     }
