@@ -117,7 +117,7 @@ function devicePoints(fields: Record<string, unknown>, known?: KnownProfiles): s
       if (listed) return listed;
       const profile = text(fields.profile);
       const names = known instanceof Map && profile !== undefined ? known.get(profile) : undefined;
-      return Array.isArray(names) ? [...names] : undefined;
+      return names instanceof MbusPointNames && names.listable ? [...names] : undefined;
     }
     case 'tic': {
       const tic = isRecord(fields.tic) ? fields.tic : {};
@@ -192,6 +192,20 @@ function unknownPointSettings(devices: Entry[], known?: KnownProfiles): RawIssue
  */
 export type KnownProfiles = ReadonlySet<string> | ReadonlyMap<string, Iterable<string>>;
 
+/**
+ * The point names of an M-Bus meter profile (hardware/profiles/mbus): M-Bus and Modbus profiles are two
+ * libraries, and a device may only name one of its own protocol's. `listable` is false when the names
+ * follow a grammar (the generic profile: a subclass whose has() applies it).
+ */
+export class MbusPointNames extends Set<string> {
+  constructor(
+    names: Iterable<string> = [],
+    readonly listable = true,
+  ) {
+    super(names);
+  }
+}
+
 function unknownProfiles(devices: Entry[], known: KnownProfiles): RawIssue[] {
   const ids = new Set(known.keys());
   return devices.flatMap(({ index, fields }) => {
@@ -199,6 +213,11 @@ function unknownProfiles(devices: Entry[], known: KnownProfiles): RawIssue[] {
     if (profile === undefined) return [];
     if (!ids.has(profile)) return [{ path: ['devices', index, 'profile'], message: `unknown profile "${profile}"${didYouMean(profile, ids)} (profiles live in hardware/profiles)` }];
     const names = known instanceof Map ? known.get(profile) : undefined;
+    const mbusDevice = protocolOf(fields) === 'mbus';
+    if (names !== undefined && mbusDevice !== names instanceof MbusPointNames) {
+      const what = mbusDevice ? 'a Modbus profile, not an M-Bus meter profile (hardware/profiles/mbus)' : 'an M-Bus meter profile: set protocol: mbus on this device, or name a Modbus profile';
+      return [{ path: ['devices', index, 'profile'], message: `profile "${profile}" is ${what}` }];
+    }
     const points = names instanceof Set ? (names as Set<string>) : names ? new Set<string>(names) : undefined;
     return points ? [...unknownPoints(fields, index, 'points', profile, points), ...unknownPoints(fields, index, 'writable', profile, points)] : [];
   });

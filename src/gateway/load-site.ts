@@ -1,5 +1,5 @@
 /** Loads and checks a site config plus the profiles it names; every problem as FILE:LINE:COL. */
-import { configIssueAt, formatIssue, loadConfigFile, type Config, type ConfigIssue, type KnownProfiles } from '../config/index.js';
+import { configIssueAt, formatIssue, loadConfigFile, type Config, type ConfigIssue, type KnownProfiles, MbusPointNames } from '../config/index.js';
 import { planSite } from '../drivers/modbus/site-plan.js';
 import { PasserelleError } from '../core/errors.js';
 import { loadMbusProfiles, loadProfiles, type MbusProfile, type Profile } from '../profiles/index.js';
@@ -21,11 +21,15 @@ export class ConfigRejected extends PasserelleError {
 export const knownProfiles = (profiles: ReadonlyMap<string, Profile>, mbus: ReadonlyMap<string, MbusProfile> = new Map()): KnownProfiles =>
   new Map<string, Iterable<string>>([
     ...[...profiles].map(([id, p]) => [id, p.points.map((x) => x.name)] as [string, string[]]),
-    ...[...mbus].map(([id, p]) => [id, p.generic ? new GenericMbusNames() : p.points.map((x) => x.name)] as [string, Iterable<string>]),
+    ...[...mbus].map(([id, p]) => [id, p.generic ? new GenericMbusNames() : new MbusPointNames(p.points.map((x) => x.name))] as [string, Iterable<string>]),
   ]);
 
 /** The names the generic M-Bus profile accepts: a grammar (energy, volume_s1, power_maximum...), not a list. */
-class GenericMbusNames extends Set<string> {
+class GenericMbusNames extends MbusPointNames {
+  constructor() {
+    super([], false);
+  }
+
   override has(name: string): boolean {
     return parseGenericPointName(name) !== undefined;
   }

@@ -29,6 +29,15 @@ describe('M-Bus devices in a site config', () => {
     expect(result.config.devices.map((d) => d.mbus)).toEqual([{ address: 5 }, { secondary: '12000123', manufacturer: 'ACW' }, { address: 7 }]);
   });
 
+  it('refuses a profile of the other library, at its line: what run would refuse, check refuses first', () => {
+    const modbusOnMbusProfile = site(`  - { id: heat, bus: mbus, unit: 1, profile: kamstrup-multical-601 }`);
+    const [first] = issuesOf(load(modbusOnMbusProfile));
+    expect(first!.message).toContain('is an M-Bus meter profile: set protocol: mbus');
+    expect(first).toMatchObject(positionOf(modbusOnMbusProfile, 'kamstrup-multical-601'));
+    const mbusOnModbusProfile = site(`  - { id: heat, bus: mbus, protocol: mbus, profile: eastron-sdm630, mbus: { address: 5 } }`);
+    expect(issuesOf(load(mbusOnModbusProfile)).map((i) => i.message).join()).toContain('is a Modbus profile, not an M-Bus meter profile');
+  });
+
   it('refuses a meter with no address, or both, naming where', () => {
     const text = site(`  - { id: heat, bus: mbus, protocol: mbus, profile: kamstrup-multical-601, mbus: { address: 5, secondary: "12345678" } }`);
     const [issue] = issuesOf(load(text));
