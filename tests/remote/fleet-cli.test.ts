@@ -1,5 +1,5 @@
 /** `passerelle fleet keygen|trust|sign` as an operator runs them; the result verifies on a gateway. */
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -8,7 +8,7 @@ import { loadInitialTrust } from '../../src/remote/trust.js';
 import { verifyBundle } from '../../src/remote/verify.js';
 import { loadConfigText } from '../../src/config/index.js';
 import { textHash } from '../../src/remote/bundle.js';
-import { ROOT, runCli } from '../cli/cli.js';
+import { runCli } from '../cli/cli.js';
 import { siteText } from './fixtures.js';
 
 describe('passerelle fleet', () => {
@@ -17,7 +17,10 @@ describe('passerelle fleet', () => {
     const k = await runCli(['fleet', 'keygen', '--out', dir, '--name', 'root1']);
     expect(k.code).toBe(0);
     expect(statSync(join(dir, 'root1.key')).mode & 0o777).toBe(0o600);
-    const inRepo = await runCli(['fleet', 'keygen', '--out', join(ROOT, 'tmp-keys'), '--name', 'x']);
+    // A repository of its own: the checkout under test may be a plain copy (CI's Node 24 run).
+    const repo = mkdtempSync(join(tmpdir(), 'passerelle-repo-'));
+    mkdirSync(join(repo, '.git'));
+    const inRepo = await runCli(['fleet', 'keygen', '--out', join(repo, 'keys'), '--name', 'x']);
     expect(inRepo.code).toBe(2);
     expect(inRepo.stderr).toContain('inside a git repository');
     for (const name of ['root2', 'root3', 'cfg', 'pol1', 'pol2', 'head']) {
