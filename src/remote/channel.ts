@@ -102,12 +102,7 @@ export class ConfigChannel {
       protocolVersion: 5,
       clean: true,
       clientId: `passerelle-cfg-${gateway}`,
-      ...(conn.username !== undefined && { username: conn.username }),
-      ...(conn.password !== undefined && { password: conn.password }),
-      ...(conn.ca && { ca: conn.ca }),
-      ...(conn.cert && { cert: conn.cert }),
-      ...(conn.key && { key: conn.key }),
-      rejectUnauthorized: true,
+      ...credentialOptions(conn),
       reconnectPeriod: 2000 + Math.floor(Math.random() * 8000),
       connectTimeout: this.opts.connectTimeoutMs ?? 10_000,
       keepalive: 60,
@@ -122,12 +117,7 @@ export async function tryConnect(conn: ChannelConnection, clientId: string, time
   const client = connect(conn.url, {
     protocolVersion: 5,
     clientId,
-    ...(conn.username !== undefined && { username: conn.username }),
-    ...(conn.password !== undefined && { password: conn.password }),
-    ...(conn.ca && { ca: conn.ca }),
-    ...(conn.cert && { cert: conn.cert }),
-    ...(conn.key && { key: conn.key }),
-    rejectUnauthorized: true,
+    ...credentialOptions(conn),
     reconnectPeriod: 0,
     connectTimeout: timeoutMs,
   });
@@ -140,4 +130,16 @@ export async function tryConnect(conn: ChannelConnection, clientId: string, time
   } finally {
     client.end(true);
   }
+}
+
+/** Credentials and TLS material of a connection, verification always on: the channel and the pre-flight alike. */
+function credentialOptions(conn: ChannelConnection) {
+  return {
+    ...(conn.username !== undefined && { username: conn.username }),
+    ...(conn.password !== undefined && { password: conn.password }),
+    ...(conn.ca && { ca: conn.ca }),
+    ...(conn.cert && { cert: conn.cert }),
+    ...(conn.key && { key: conn.key }),
+    rejectUnauthorized: true,
+  };
 }
