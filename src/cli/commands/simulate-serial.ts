@@ -56,13 +56,7 @@ export async function startSerialSimulation(opts: SimulateSerialOptions, out: Co
   try {
     const sim = await startProfile(profile, devicePath, faults, seed);
     out.stdout(`${describe(profile)}: connect the gateway to ${connectTo}\n${configHint(profile, connectTo)}`);
-    return {
-      connectTo,
-      stop: async () => {
-        await sim.stop();
-        await pair?.close();
-      },
-    };
+    return running(connectTo, sim, pair);
   } catch (e) {
     await pair?.close();
     throw e;
@@ -152,15 +146,20 @@ async function startMbusSimulation(profile: MbusProfile, opts: SimulateSerialOpt
         `buses:\n  - { id: mbus, type: serial, port: ${connectTo}, baud: 2400, parity: even }\ndevices:\n` +
         `  - { id: meter, bus: mbus, protocol: mbus, profile: ${profile.id}, poll: 1m, mbus: { ${address} }${profile.generic ? ', points: [energy, power]' : ''} }\n`,
     );
-    return {
-      connectTo,
-      stop: async () => {
-        await sim.stop();
-        await pair?.close();
-      },
-    };
+    return running(connectTo, sim, pair);
   } catch (e) {
     await pair?.close();
     throw e;
   }
+}
+
+/** A started simulation: stopping it stops the simulator, then closes its pty pair (if it made one). */
+function running(connectTo: string, sim: { stop(): Promise<void> }, pair: { close(): Promise<void> } | undefined): SerialSimulation {
+  return {
+    connectTo,
+    stop: async () => {
+      await sim.stop();
+      await pair?.close();
+    },
+  };
 }
