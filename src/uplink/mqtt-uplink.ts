@@ -187,9 +187,13 @@ export class MqttUplink {
     });
     client.on('close', () => {
       if (client !== this.client || this.stopping) return;
-      this.onClose(client, fallBack ? 0 : this.backoff.next());
-      if (!fallBack) firstAttempt?.();
-      else this.reconnectTimer = setTimeout(() => this.connectOnce(firstAttempt), 0);
+      this.onClose(client);
+      if (fallBack) {
+        this.reconnectTimer = setTimeout(() => this.connectOnce(firstAttempt), 0);
+        return;
+      }
+      this.scheduleReconnect(this.backoff.next());
+      firstAttempt?.();
     });
   }
 
@@ -205,7 +209,7 @@ export class MqttUplink {
     });
   }
 
-  private onClose(client: MqttClient, delayMs: number): void {
+  private onClose(client: MqttClient): void {
     if (this.connected) this.opts.logger.warn({ url: this.logUrl }, 'broker connection lost; messages wait in the outbox');
     this.connected = false;
     this.cancelRateTimer();
@@ -213,7 +217,10 @@ export class MqttUplink {
     // their PUBACK ("Connection closed"); they stay in the outbox for the next connection.
     client.end(true);
     this.inFlight.clear();
-    if (delayMs === 0) return;
+  }
+
+  /** Full jitter may draw 0 ms: that is a valid delay (reconnect at once), never a reason not to reconnect. */
+  private scheduleReconnect(delayMs: number): void {
     this.opts.logger.debug({ delayMs }, 'next broker connection attempt');
     this.reconnectTimer = setTimeout(() => this.connectOnce(), delayMs);
   }

@@ -196,6 +196,20 @@ describe.each(brokers)('MqttUplink with %s', (_name, startBroker) => {
     await until('online again after reconnect', () => watcher.received.map((r) => r.payload.toString()).join() === 'online,offline,online');
   });
 
+  it('reconnects when the jittered backoff draws a zero delay (a lost connection is never final)', async () => {
+    const b = await broker();
+    const proxy = await proxyTo(b.port);
+    const { site, gateway } = newSite();
+    const watcher = await subscriber(b.url, stateTopic(PREFIX, site, gateway));
+    // Full jitter draws from [0, ceiling): 0 ms is a legitimate draw; it happened 1 time in 100 in CI.
+    const uplink = newUplink(proxy.url, site, gateway, new MemoryOutbox(), { random: () => 0 });
+    await uplink.start();
+    await until('online', () => watcher.received.some((r) => r.payload.toString() === 'online'));
+    proxy.cut();
+    await until('connected again', () => uplink.stats().connections === 2 && uplink.stats().connected);
+    await until('online again', () => watcher.received.map((r) => r.payload.toString()).join() === 'online,offline,online');
+  });
+
   it('keeps messages while the broker is down at start and delivers them when it comes up on the same port', async () => {
     const port = await freePort();
     const proxy = await proxyTo(port);
