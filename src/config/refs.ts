@@ -169,7 +169,6 @@ function policyPointRefs(data: unknown, devices: Entry[], known?: KnownProfiles)
 /** Per-point settings naming a point the device does not read would be silently ignored (or stop `run`). */
 function unknownPointSettings(devices: Entry[], known?: KnownProfiles): RawIssue[] {
   return devices.flatMap(({ index, fields }) => {
-    if (protocolOf(fields) !== 'modbus') return [];
     const points = devicePoints(fields, known);
     if (points === undefined) return [];
     const names = new Set(points);

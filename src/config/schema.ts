@@ -159,6 +159,8 @@ export const deviceSchema = z
       forbid('unit');
       if (d.protocol !== 'mbus') forbid('profile');
       if (d.writable.length > 0) ctx.addIssue({ code: 'custom', path: ['writable'], message: `a ${d.protocol} device has nothing to write` });
+      if (Object.keys(d.pointPoll).length > 0)
+        ctx.addIssue({ code: 'custom', path: ['pointPoll'], message: `pointPoll applies to Modbus devices only: a ${d.protocol} device reads all its points together` });
     }
     if (d.protocol !== 'tic') forbid('tic');
     if (d.protocol === 'sdi12') need('sdi12', 'for an SDI-12 device (address and values)');

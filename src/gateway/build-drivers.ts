@@ -65,7 +65,7 @@ export function buildDrivers(config: Config, profiles: ReadonlyMap<string, Profi
     const bus = buses.get(device.bus);
     if (!bus || !busConfig) throw new PasserelleError('E_CONFIG_BUS', `device ${device.id}: no bus "${device.bus}"`);
     const selected = selectPoints(device.id, profile.id, profile.points, device.points);
-    assertQualityPointsKnown(device, selected);
+    assertQualityPointsKnown(device, selected.map((p) => p.name));
     drivers.push(
       new ModbusDeviceDriver({
         deviceId: device.id,
@@ -90,8 +90,14 @@ export function buildDrivers(config: Config, profiles: ReadonlyMap<string, Profi
   }
   const serial = buildSerialDrivers(config, logger);
   drivers.push(...serial.drivers);
-  points.push(...serial.points);
-  quality.push(...serial.points.map((p) => serialPointQuality(config, p)));
+  for (const device of config.devices.filter((d) => d.protocol !== 'modbus')) {
+    assertQualityPointsKnown(device, serial.points.filter((p) => p.device === device.id).map((p) => p.point));
+  }
+  for (const p of serial.points) {
+    const checks = serialPointQuality(config, p);
+    points.push({ ...p, range: checks.range });
+    quality.push(checks);
+  }
   for (const [key, expected] of serial.expectedPerWindow) expectedPerWindow.set(key, expected);
   return { buses, drivers, points, expectedPerWindow, quality };
 }
@@ -104,14 +110,26 @@ export const TIC_STALE_AFTER_MS = 30_000;
 
 /**
  * Serial points: the range they declare; TIC indexes roll over. Staleness: TIC after 30 s, SDI-12
- * after three polls; a line device has no known rate, so none.
+ * after three polls; a line device has no known rate, so none. The device's `quality` settings for
+ * the point replace these, field by field, as for Modbus points.
  */
 function serialPointQuality(config: Config, p: PointInfo): PointQuality {
   const device = config.devices.find((d) => d.id === p.device);
   const staleAfterMs =
     device?.protocol === 'tic' ? TIC_STALE_AFTER_MS : device?.protocol === 'sdi12' ? DEFAULT_STALE_POLLS * device.poll : undefined;
   const rolloverAt = device?.protocol === 'tic' && p.measure === 'counter' ? TIC_INDEX_ROLLOVER : undefined;
-  return { device: p.device, point: p.point, measure: p.measure, range: p.range, staleAfterMs, rolloverAt, ...(p.untilSeen ? { staleOnceSeen: true } : {}) };
+  const override = device?.quality[p.point];
+  return {
+    device: p.device,
+    point: p.point,
+    measure: p.measure,
+    range: override?.range ?? p.range,
+    maxRatePerMinute: override?.maxRatePerMinute,
+    stuckAfter: override?.stuckAfter,
+    staleAfterMs: override?.staleAfter ?? staleAfterMs,
+    rolloverAt,
+    ...(p.untilSeen ? { staleOnceSeen: true } : {}),
+  };
 }
 
 /** The profile's settings, each field replaced by the device's override when it gives one. */
@@ -130,8 +148,8 @@ export function pointQualityOf(device: DeviceConfig, p: ProfilePoint): PointQual
   };
 }
 
-function assertQualityPointsKnown(device: DeviceConfig, selected: readonly ProfilePoint[]): void {
-  const names = new Set(selected.map((p) => p.name));
+function assertQualityPointsKnown(device: DeviceConfig, pointNames: readonly string[]): void {
+  const names = new Set(pointNames);
   for (const name of Object.keys(device.quality)) {
     if (!names.has(name)) {
       const known = [...names].join(', ');

@@ -11,6 +11,7 @@ import { knownProfiles } from '../../src/gateway/load-site.js';
 import { buildDrivers } from '../../src/gateway/build-drivers.js';
 import { createLogger } from '../../src/core/logger.js';
 import { loadProfiles } from '../../src/profiles/index.js';
+import { QualityChecker } from '../../src/pipeline/quality.js';
 import { edit, issuesOf, positionOf, VALID_SITE } from './helpers.js';
 
 const FILE = 'site.yaml';
@@ -97,6 +98,26 @@ describe('what run refuses, the loader refuses first', () => {
       .replace('buses:\n', 'buses:\n  - { id: sdi, type: serial, port: /dev/ttyAMA0 }\n');
     const [issue] = issuesOf(load(text));
     expect(issue).toMatchObject({ path: 'devices[0].sdi12.values[1].name', message: expect.stringContaining('already the name') });
+  });
+
+  it('quality settings on a serial device are checked against its points, and pointPoll is refused there', () => {
+    const typo = edit(TIC_SITE, 'protocol: tic }', 'protocol: tic, quality: { sinstz: { range: [0, 9000] } } }');
+    expect(issuesOf(load(typo))[0]).toMatchObject({ ...positionOf(typo, 'sinstz:'), message: expect.stringContaining('(did you mean "sinsts"?)') });
+    const polled = edit(TIC_SITE, 'protocol: tic }', 'protocol: tic, pointPoll: { sinsts: 1m } }');
+    expect(issuesOf(load(polled))[0]).toMatchObject({ path: 'devices[0].pointPoll', message: expect.stringContaining('Modbus devices only') });
+  });
+
+  it('quality settings on a serial device take effect (they were silently ignored)', () => {
+    const text = edit(TIC_SITE, 'protocol: tic }', 'protocol: tic, quality: { sinsts: { range: [0, 9000], stuckAfter: 3 } } }');
+    const result = load(text);
+    if (!result.ok) expect.fail(result.errors.map((e) => e.message).join('\n'));
+    const built = buildDrivers(result.config, profiles, createLogger('silent'));
+    expect(built.points.find((p) => p.device === 'linky' && p.point === 'sinsts')?.range).toEqual([0, 9000]);
+    const checker = new QualityChecker(built.quality);
+    const reading = (ts: number, value: number) => ({ device: 'linky', point: 'sinsts', ts, value, quality: 'good' as const });
+    expect(checker.check(reading(1000, 12_000))).toMatchObject({ quality: 'bad', reason: 'range' });
+    const repeated = [2000, 3000, 4000, 5000].map((ts) => checker.check(reading(ts, 1500)));
+    expect(repeated.map((r) => r.quality)).toContain('bad'); // stuck after 3 equal readings
   });
 
   it('a config the loader accepts builds its drivers', () => {
