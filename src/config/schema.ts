@@ -165,7 +165,12 @@ export const deviceSchema = z
     if (d.protocol !== 'tic') forbid('tic');
     if (d.protocol === 'sdi12') need('sdi12', 'for an SDI-12 device (address and values)');
     else forbid('sdi12');
-    if (d.protocol === 'line') need('line', 'for a line device (pattern or separators, fields)');
+    if (d.protocol === 'line') {
+      need('line', 'for a line device (pattern or separators, fields)');
+      // Without fields nothing has a data class: every value would be read, stored and never summarised.
+      if (d.line && d.line.fields === undefined)
+        ctx.addIssue({ code: 'custom', path: ['line'], message: 'list the fields to keep under line.fields, each with its class (`passerelle decode --protocol line` shows what the device sends)' });
+    }
     else forbid('line');
     if (d.protocol === 'mbus') {
       need('mbus', 'for an M-Bus meter (address or secondary)');

@@ -120,6 +120,16 @@ describe('what run refuses, the loader refuses first', () => {
     expect(repeated.map((r) => r.quality)).toContain('bad'); // stuck after 3 equal readings
   });
 
+  it('a line device must list its fields: without a data class nothing would ever be summarised', () => {
+    const site = (line: string) => VALID_SITE.replace('devices:\n', `devices:\n  - { id: thermo, bus: com, protocol: line, line: ${line} }\n`)
+      .replace('buses:\n', 'buses:\n  - { id: com, type: serial, port: /dev/ttyAMA0 }\n');
+    const bare = site('{ pairSeparator: ";" }');
+    expect(issuesOf(load(bare))[0]).toMatchObject({ path: 'devices[0].line', message: expect.stringContaining('line.fields') });
+    const listed = load(site('{ fields: { T: { unit: Cel, class: comfort } } }'));
+    if (!listed.ok) expect.fail(listed.errors.map((e) => e.message).join('\n'));
+    expect(buildDrivers(listed.config, profiles, createLogger('silent')).points).toContainEqual(expect.objectContaining({ device: 'thermo', point: 'T', dataClass: 'comfort' }));
+  });
+
   it('a config the loader accepts builds its drivers', () => {
     const text = edit(VALID_SITE, 'profile: soil-dfrobot', 'profile: soil-dfrobot\n    quality: { temperature: { stuckAfter: 3 } }\n    pointPoll: { moisture: 1m }');
     const result = load(text);

@@ -33,7 +33,7 @@ export const lineDeviceOptionsSchema = z
     pairSeparator: z.string().min(1).default(';').describe('Between key=value pairs, when no pattern is set'),
     kvSeparator: z.string().min(1).default('=').describe('Between a key and its value, when no pattern is set'),
     maxLineBytes: z.number().int().min(8).max(65_536).default(DEFAULT_MAX_LINE_BYTES).describe('Longer lines are dropped and counted'),
-    fields: z.record(fieldName, lineFieldSchema).optional().describe('Fields kept, by name; all numeric fields when absent'),
+    fields: z.record(fieldName, lineFieldSchema).optional().describe('Fields kept, by name, each with its data class (required in a site config; decode shows every numeric field when absent)'),
   })
   .superRefine((opts, ctx) => {
     if (opts.pairSeparator === opts.kvSeparator) {
