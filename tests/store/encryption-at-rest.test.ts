@@ -68,7 +68,7 @@ describe('nothing readable on disk', () => {
     };
 
     expect(databaseFiles(dir)).toEqual(expect.arrayContaining(['store.db', 'store.db-wal']));
-    // The WAL index stays in memory (exclusive locking): no -shm file for the kernel to write back to flash.
+    // The WAL index stays in memory (exclusive locking): a new store has no -shm file for the kernel to write back to flash.
     expect(databaseFiles(dir)).not.toContain('store.db-shm');
     expectNothingInClear();
     store.close();
