@@ -16,5 +16,6 @@ export async function run(args: string[]): Promise<void> {
     duplicatesUnflagged: report.duplicatesUnflagged,
     maxRawLoss: report.maxRawLoss,
     windowsMissing: report.windowsMissing,
+    summariesAheadOfMark: report.summariesAheadOfMark,
   });
 }

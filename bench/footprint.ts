@@ -2,6 +2,8 @@
  * `npm run bench -- footprint [siteMinutes=10] [cpuSeconds=60] [rounds=2]`: the gateway's footprint
  * (cpuSeconds 0 skips part 1).
  *
+ * Passerelle runs with the Node options of its systemd unit (deploy/passerelle.service), as deployed.
+ *
  * 1. CPU per Modbus request, side by side on one paced Modbus TCP simulator (an Eastron SDM630): a bare
  *    `modbus-serial` client, Passerelle (`dist/cli/main.js run`: full pipeline, store, uplink to a local
  *    Mosquitto) and stock Node-RED with node-red-contrib-modbus (flows generated here), each doing the
@@ -159,7 +161,7 @@ async function startContender(contender: Contender, name: string, env: Env): Pro
   if (contender === 'passerelle') {
     const config = cpuSiteConfig(dir, env);
     writeFileSync(join(dir, 'site.json'), JSON.stringify(config));
-    return launch(process.execPath, [join(ROOT, 'dist/cli/main.js'), 'run', '--config', join(dir, 'site.json')]);
+    return launch(process.execPath, [...gatewayNodeFlags(), join(ROOT, 'dist/cli/main.js'), 'run', '--config', join(dir, 'site.json')]);
   }
   const port = await freePort();
   writeFileSync(join(dir, 'flows.json'), JSON.stringify(nodeRedFlows(env.sim.port)));
@@ -290,7 +292,7 @@ async function measureSite(minutes: number, env: Env): Promise<SiteFigures> {
   const hook = join(dir, 'io-at-exit.mjs');
   // Reads /proc/self/io as the process exits, after the store's last checkpoint.
   writeFileSync(hook, `import { readFileSync, writeFileSync } from 'node:fs';\nprocess.on('exit', () => writeFileSync(${JSON.stringify(ioReport)}, readFileSync('/proc/self/io')));\n`);
-  const child = launch(process.execPath, ['--import', hook, join(ROOT, 'dist/cli/main.js'), 'run', '--config', join(dir, 'site.json')]);
+  const child = launch(process.execPath, [...gatewayNodeFlags(), '--import', hook, join(ROOT, 'dist/cli/main.js'), 'run', '--config', join(dir, 'site.json')]);
   await sleep(SITE_SETTLE_MS);
   const pid = child.pid!;
   const startBytes = writeBytes(readFileSync(`/proc/${pid}/io`, 'latin1'));
@@ -314,6 +316,13 @@ async function measureSite(minutes: number, env: Env): Promise<SiteFigures> {
     shutdownKB: (endBytes - beforeStop) / 1024,
     fsyncPerMin: fsyncs / (elapsed / 60_000),
   };
+}
+
+/** The Node options of the gateway's systemd unit (deploy/passerelle.service): the bench runs it as deployed. */
+function gatewayNodeFlags(): string[] {
+  const execStart = /^ExecStart=(.*)$/m.exec(readFileSync(join(ROOT, 'deploy/passerelle.service'), 'latin1'))?.[1] ?? '';
+  const args = execStart.split(/\s+/);
+  return args.slice(1, args.findIndex((a) => a.endsWith('dist/cli/main.js'))).filter((a) => a.startsWith('--'));
 }
 
 async function bareNodeRss(): Promise<number> {

@@ -427,18 +427,25 @@ export class Gateway {
   }
 
   /**
-   * Once per closed window: the store learns that every window before the aggregator's "closed before"
-   * is summarised. Not while summaries wait in memory (store failing): those windows stay to rebuild.
+   * The store learns that every window before the aggregator's "closed before" is summarised. Usually
+   * written with the window's summaries (enqueue); here alone when windows closed with nothing to send.
+   * Not while summaries wait in memory (store failing): those windows stay to rebuild.
    */
   private saveWindowMark(): void {
-    const before = this.aggregator.acceptsFrom();
-    if (before <= this.savedMark || !this.store || this.writes?.fault() !== undefined) return;
+    const before = this.markToSave();
+    if (before === undefined) return;
     try {
-      this.store.markWindowsClosedBefore(before);
+      this.store!.markWindowsClosedBefore(before);
       this.savedMark = before;
     } catch (e) {
       this.opts.logger.warn({ err: e instanceof Error ? e.message : String(e) }, 'window mark not saved; retried at the next window');
     }
+  }
+
+  /** The aggregator's "closed before" when the store does not have it yet (and holds nothing in memory). */
+  private markToSave(): number | undefined {
+    const before = this.aggregator.acceptsFrom();
+    return before <= this.savedMark || !this.store || this.writes?.fault() !== undefined ? undefined : before;
   }
 
   /** Logs once while the clock is not trusted, and once when it is. */
@@ -474,7 +481,9 @@ export class Gateway {
       this.pointsCut = 0;
       for (const m of this.health.messages({ ...last, drops }, this.built.buses, this.store)) batch.push({ ...m, policy: this.policy });
     }
-    this.writes?.enqueueAll(batch); // one commit for all of them (SD card wear)
+    // One commit for all of them and the window mark (SD card wear; a crash cannot split them).
+    const mark = this.markToSave();
+    if (this.writes?.enqueueAll(batch, mark) && mark !== undefined) this.savedMark = mark;
     for (const e of events) this.opts.onEvent?.(e);
     if (summaries.length > 0) this.uplink?.kick();
   }

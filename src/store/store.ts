@@ -169,15 +169,21 @@ export class Store implements Outbox {
     );
   }
 
-  /** Several messages in one transaction (one commit, one sync: a window's summary parts and health). */
-  enqueueAll(messages: readonly OutboxMessage[]): boolean[] {
+  /**
+   * Several messages in one transaction (one commit, one sync: a window's summary parts and health),
+   * with the window mark when given: a crash can never leave summaries in the outbox without the mark
+   * that says their windows are done, nor cost a commit of its own.
+   */
+  enqueueAll(messages: readonly OutboxMessage[], windowsClosedBefore?: number): boolean[] {
     return this.run('enqueue', () =>
-      this.write(() =>
-        messages.map((message) => {
+      this.write(() => {
+        const queued = messages.map((message) => {
           enforceOutboxCap(this.tables, this.limits, message.payload.length, this.logger);
           return this.outbox.enqueue(message);
-        }),
-      ),
+        });
+        if (windowsClosedBefore !== undefined) this.mark.setClosedBefore(windowsClosedBefore);
+        return queued;
+      }),
     );
   }
 

@@ -8,8 +8,8 @@ import type { DropCounts } from './drops.js';
 export interface WriteTarget {
   appendReadings(readings: readonly Reading[]): void;
   enqueue(message: OutboxMessage): boolean;
-  /** Optional: several messages in one transaction; without it they are enqueued one by one. */
-  enqueueAll?(messages: readonly OutboxMessage[]): unknown;
+  /** Optional: several messages (and the window mark, when given) in one transaction; without it they are enqueued one by one. */
+  enqueueAll?(messages: readonly OutboxMessage[], windowsClosedBefore?: number): unknown;
 }
 
 export interface WriteBufferOptions {
@@ -70,13 +70,23 @@ export class WriteBuffer {
     });
   }
 
-  /** A window's messages in one store transaction when the target can (fewer commits and syncs). */
-  enqueueAll(messages: readonly OutboxMessage[]): void {
+  /**
+   * A window's messages in one store transaction when the target can (fewer commits and syncs), with the
+   * window mark when given. Returns true when the messages and the mark were written together; the mark
+   * is never written without them (messages held in memory belong to windows still to rebuild).
+   */
+  enqueueAll(messages: readonly OutboxMessage[], windowsClosedBefore?: number): boolean {
     const target = this.opts.target;
-    if (messages.length === 0) return;
-    if (messages.length === 1 || !target.enqueueAll) return messages.forEach((m) => this.enqueue(m));
-    if (this.isHolding()) return messages.forEach((m) => this.holdMessage(m));
-    this.attempt(() => target.enqueueAll!(messages), () => messages.forEach((m) => this.holdMessage(m)), () => {
+    if (messages.length === 0) return false;
+    if (!target.enqueueAll) {
+      messages.forEach((m) => this.enqueue(m));
+      return false;
+    }
+    if (this.isHolding()) {
+      messages.forEach((m) => this.holdMessage(m));
+      return false;
+    }
+    return this.attempt(() => target.enqueueAll!(messages, windowsClosedBefore), () => messages.forEach((m) => this.holdMessage(m)), () => {
       this.drops.summariesDropped += messages.length;
     });
   }
@@ -130,10 +140,11 @@ export class WriteBuffer {
     return this.rawHeld.length > 0 || this.messagesHeld.length > 0;
   }
 
-  /** One write; on a retryable error hold it, on any other drop it (counted). */
-  private attempt(write: () => unknown, hold: () => void, drop: () => void): void {
+  /** One write; on a retryable error hold it, on any other drop it (counted). True when written. */
+  private attempt(write: () => unknown, hold: () => void, drop: () => void): boolean {
     try {
       write();
+      return true;
     } catch (e) {
       if (isRetryable(e)) {
         this.onFault(e);
@@ -142,6 +153,7 @@ export class WriteBuffer {
         drop();
         this.logger.error({ err: errorMessage(e) }, 'store refused data; dropped');
       }
+      return false;
     }
   }
 

@@ -15,6 +15,7 @@ describe('the gateway killed with SIGKILL at random moments', () => {
     expect(report.duplicatesUnflagged).toBe(0);
     expect(report.maxRawLoss).toBeLessThanOrEqual(report.rawLossBound);
     expect(report.windowsMissing).toBe(0); // every window killed mid-way was rebuilt and sent
+    expect(report.summariesAheadOfMark).toBe(0); // a window's summaries and its mark are one commit
     // The run did real work: readings stored and summaries queued and delivered across the restarts
     // (a 1 s window closes about once per run; runs are short so that kills are many).
     expect(report.readingsStored).toBeGreaterThan(KILLS * 50);

@@ -9,7 +9,9 @@
  *   - maxRawLoss:          readings the gateway received before a kill but never stored (bound: the raw batch
  *                          it may hold before a commit, plus the readings of the ingest the kill interrupted).
  *   - windowsMissing:      windows the store holds readings of that no summary reached the subscriber for
- *                          (a window the gateway was killed in is rebuilt at restart: src/gateway/recovery.ts).
+ *                          (a window the gateway was killed in is rebuilt at restart: src/gateway/recovery.ts);
+ *   - summariesAheadOfMark: after a kill, summaries in the outbox whose window the store's window mark does
+ *                          not cover (the mark is written in the summaries' transaction: never a kill between).
  * Used by tests/crash (>= 20 kills) and bench/crash.ts (200).
  */
 import { spawn } from 'node:child_process';
@@ -43,6 +45,7 @@ export interface CrashReport {
   readonly duplicatesUnflagged: number;
   readonly maxRawLoss: number;
   readonly windowsMissing: number;
+  readonly summariesAheadOfMark: number;
   /** The bound maxRawLoss is checked against: the gateway's rawBatchLimit plus the largest single ingest. */
   readonly rawLossBound: number;
   readonly readingsStored: number;
@@ -89,6 +92,7 @@ export async function runCrashHarness(opts: CrashHarnessOptions): Promise<CrashR
   const seen = new Set<string>();
   const acked = new Set<string>();
   let corrupt = 0;
+  let summariesAheadOfMark = 0;
   let maxRawLoss = 0;
   let rawLossBound = 0;
   let storedBefore = 0;
@@ -100,6 +104,7 @@ export async function runCrashHarness(opts: CrashHarnessOptions): Promise<CrashR
       run.enqueued.forEach((id) => seen.add(id));
       const snapshot = inspectStore(storeOpts, seen, acked);
       if (!snapshot.ok) corrupt += 1;
+      summariesAheadOfMark += snapshot.aheadOfMark;
       const loss = run.ingested - (snapshot.readings - storedBefore);
       maxRawLoss = Math.max(maxRawLoss, loss);
       rawLossBound = Math.max(rawLossBound, run.batchLimit + run.largestIngest);
@@ -133,6 +138,7 @@ export async function runCrashHarness(opts: CrashHarnessOptions): Promise<CrashR
     duplicatesUnflagged: countUnflaggedDuplicates(deliveries),
     maxRawLoss,
     windowsMissing: [...storedWindows].filter((start) => !deliveries.some((d) => d.start === start)).length,
+    summariesAheadOfMark,
     rawLossBound,
     readingsStored: storedBefore,
     summariesSeen: seen.size,
@@ -162,14 +168,24 @@ function inspectStore(opts: { path: string; keyFile: string }, seen: Set<string>
   const store = Store.open(opts);
   try {
     const ok = store.integrityCheck().join() === 'ok';
+    const mark = store.windowsClosedBefore() ?? -Infinity;
+    let aheadOfMark = 0;
     for (const entry of store.outboxEntries(Number.MAX_SAFE_INTEGER)) {
       seen.add(entry.id);
       if (entry.deliveredAt !== undefined) acked.add(entry.id);
+      if ((summaryEnd(entry.id) ?? -Infinity) > mark) aheadOfMark += 1;
     }
-    return { ok, readings: store.readingCount(), pending: store.count() };
+    return { ok, readings: store.readingCount(), pending: store.count(), aheadOfMark };
   } finally {
     store.close();
   }
+}
+
+/** End of the (1 s) window a summary id names (`site:gw:start[:partialEnd][#part]`); undefined for other messages. */
+function summaryEnd(id: string): number | undefined {
+  const match = new RegExp(`^${SITE}:${GATEWAY}:(\\d+)(?::(\\d+))?(?:#\\d+)?$`).exec(id);
+  if (!match) return undefined;
+  return match[2] !== undefined ? Number(match[2]) : Number(match[1]) + 1000;
 }
 
 /** Start of every window the store holds a reading of (the config's 1 s windows), paging through the readings. */

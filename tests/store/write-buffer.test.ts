@@ -79,6 +79,33 @@ describe('WriteBuffer bounds', () => {
     expect(target.messages).toEqual(['a', 'b']);
   });
 
+  it("writes the window mark in the transaction of the window's messages, and never without them", () => {
+    const dir = makeTempDir();
+    const opts = { path: join(dir, 'store.db'), keyFile: join(dir, 'store.key') };
+    const store = Store.open(opts);
+    expect(new WriteBuffer({ target: store }).enqueueAll([message('s1')], NOW)).toBe(true);
+    store.close();
+    const reopened = Store.open(opts);
+    try {
+      expect(reopened.windowsClosedBefore()).toBe(NOW);
+      expect(reopened.peek(10).map((m) => m.id)).toEqual(['s1']);
+    } finally {
+      reopened.close();
+    }
+    const target = new FlakyTarget();
+    const marks: (number | undefined)[] = [];
+    const enqueueAll = (ms: readonly OutboxMessage[], mark?: number) => (ms.forEach((m) => target.enqueue(m)), marks.push(mark));
+    const buffer = new WriteBuffer({ target: Object.assign(target, { enqueueAll }), retryMs: 60_000 });
+    expect(buffer.enqueueAll([message('a')], NOW)).toBe(false); // held in memory: its window stays to rebuild
+    target.failure = undefined;
+    expect(buffer.enqueueAll([message('b')], NOW + 1)).toBe(false); // behind a held message: held too, in order
+    expect(buffer.retryNow()).toBe(true);
+    expect(target.messages).toEqual(['a', 'b']);
+    expect(marks).toEqual([]);
+    expect(buffer.enqueueAll([message('c')], NOW + 2)).toBe(true);
+    expect(marks).toEqual([NOW + 2]);
+  });
+
   it('drops (and counts) a batch the store refuses for good instead of retrying it forever', () => {
     const target = new FlakyTarget();
     target.failure = new PasserelleError('E_STORE_IO', 'constraint failed', false);
