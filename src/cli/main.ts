@@ -16,6 +16,7 @@ import { registerReadCommand } from './commands/read.js';
 import { registerScanCommand } from './commands/scan.js';
 import { registerPortsCommand } from './commands/ports.js';
 import { registerFleetCommands } from './commands/fleet-commands.js';
+import { registerProfileCommands } from './commands/profile.js';
 
 const logLevel = () =>
   new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info');
@@ -78,6 +79,7 @@ registerScanCommand(program);
 registerReadCommand(program);
 registerPortsCommand(program);
 registerFleetCommands(program);
+registerProfileCommands(program);
 
 const keys = program.command('keys').description('manage the store key');
 keys
