@@ -14,6 +14,8 @@ import { diagnose } from '../../src/cli/doctor/index.js';
 import { exitCodeOf, type Finding } from '../../src/cli/doctor/verdict.js';
 import { createPtyPair } from '../../src/sim/pty.js';
 import { startTicSimulator } from '../../src/sim/tic.js';
+import { startModbusTcpSimulator } from '../../src/sim/modbus-tcp.js';
+import { getProfile } from '../../src/profiles/index.js';
 import { startMosquitto, type MosquittoBroker } from '../helpers/brokers.js';
 import { createTestPki, type TestPki } from '../helpers/certs.js';
 import { runCli } from './cli.js';
@@ -76,6 +78,19 @@ describe('passerelle doctor: files, ports and devices', () => {
       clearInterval(noise);
       if (sender.isOpen) await new Promise((r) => sender.close(r));
       await pair.close();
+    }
+  }, 60_000);
+
+  it('asks each Modbus device one configured register: answered, silent', async () => {
+    const sim = await startModbusTcpSimulator({ host: '127.0.0.1', port: 0, devices: [1, 2].map((unit) => ({ unit, profile: getProfile('soil-dfrobot') })) });
+    try {
+      sim.faults.set(2, { kind: 'silent' });
+      const file = site(`buses:\n  - { id: lan, type: tcp, host: 127.0.0.1, port: ${sim.port}, timeout: 300ms }\ndevices:\n  - { id: probe1, bus: lan, unit: 1, profile: soil-dfrobot }\n  - { id: probe2, bus: lan, unit: 2, profile: soil-dfrobot }\n`);
+      const findings = await diagnose(file, NO_ADAPTERS);
+      expect(find(findings, 'device:probe1')).toMatchObject({ verdict: 'pass', detail: expect.stringContaining('answered unit 1') });
+      expect(find(findings, 'device:probe2')).toMatchObject({ verdict: 'fail', detail: expect.stringContaining('no answer'), fix: expect.stringContaining('unit id') });
+    } finally {
+      await sim.close();
     }
   }, 60_000);
 
