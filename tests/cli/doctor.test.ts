@@ -81,6 +81,18 @@ describe('passerelle doctor: files, ports and devices', () => {
     }
   }, 60_000);
 
+  it("judges a port by the gateway's account, not by the root running the doctor", async () => {
+    const pair = await createPtyPair(); // /dev/pts/N: root's, group tty, mode 0620
+    try {
+      const file = site(`buses:\n  - { id: line1, type: serial, port: ${pair.a} }\n`);
+      const nobody = { name: 'nobody', uid: 65534, gids: [65534] };
+      expect(find(await diagnose(file, { ...NO_ADAPTERS, gatewayUser: nobody }), 'serial.port:line1')).toMatchObject({ verdict: 'fail', fix: expect.stringContaining('usermod -aG dialout nobody') });
+      expect(find(await diagnose(file, { ...NO_ADAPTERS, gatewayUser: null }), 'serial.port:line1')?.verdict).toBe('pass');
+    } finally {
+      await pair.close();
+    }
+  }, 60_000);
+
   it('asks each Modbus device one configured register: answered, silent', async () => {
     const sim = await startModbusTcpSimulator({ host: '127.0.0.1', port: 0, devices: [1, 2].map((unit) => ({ unit, profile: getProfile('soil-dfrobot') })) });
     try {

@@ -17,6 +17,24 @@ export interface DoctorOptions {
   /** For tests: the adapters sysfs would list. */
   readonly adapters?: readonly SerialAdapter[];
   readonly ticListenMs?: number;
+  /** For tests: the service account whose access to the ports is judged (null: this process's). */
+  readonly gatewayUser?: { name: string; uid: number; gids: readonly number[] } | null;
+}
+
+/** The packaged service account (deploy/package/sysusers.conf), when the doctor runs as root and it exists. */
+export const SERVICE_USER = 'passerelle';
+
+async function serviceAccount(): Promise<{ name: string; uid: number; gids: number[] } | undefined> {
+  if (process.geteuid?.() !== 0) return undefined;
+  try {
+    const { execFile } = await import('node:child_process');
+    const { promisify } = await import('node:util');
+    const id = (args: string[]) => promisify(execFile)('id', [...args, SERVICE_USER], { timeout: 3000 }).then((r) => r.stdout.trim());
+    const [uid, gids] = await Promise.all([id(['-u']), id(['-G'])]);
+    return { name: SERVICE_USER, uid: Number(uid), gids: gids.split(/\s+/).map(Number) };
+  } catch {
+    return undefined; // no such account: a development machine
+  }
 }
 
 export async function diagnose(configFile: string | undefined, opts: DoctorOptions = {}): Promise<Finding[]> {
@@ -40,7 +58,7 @@ export async function diagnose(configFile: string | undefined, opts: DoctorOptio
   findings.push(...(await guarded('config.files', () => fileFindings(configFile, config), 'check the file paths of the config')));
   findings.push(...(await clockFindings()));
   findings.push(...(await storeFindings(config)));
-  const serial = serialFindings(config, opts.adapters ?? listSerialAdapters());
+  const serial = serialFindings(config, opts.adapters ?? listSerialAdapters(), opts.gatewayUser === undefined ? await serviceAccount() : (opts.gatewayUser ?? undefined));
   findings.push(...serial.findings);
   findings.push(...(await deviceFindings(config, profiles, serial.broken, opts.ticListenMs ?? TIC_LISTEN_MS)));
   findings.push(...(await guarded('broker', () => brokerFindings(config), 'check uplink.broker')));

@@ -1,5 +1,5 @@
 /** Each configured serial port: there, a serial device, ours to open; the adapter behind it set up right. */
-import { realpathSync } from 'node:fs';
+import { realpathSync, statSync } from 'node:fs';
 import type { Config } from '../../config/index.js';
 import { serialPathProblem, type SerialOpenCode } from '../../bus/serial-errors.js';
 import { indistinguishable, type SerialAdapter } from '../commands/ports.js';
@@ -17,7 +17,15 @@ const FIX: Record<SerialOpenCode, string> = {
 const FTDI_LATENCY_MS = 1;
 
 /** Findings per serial bus, and the ids of the buses whose port cannot be used (their devices are not probed). */
-export function serialFindings(config: Config, adapters: readonly SerialAdapter[]): { findings: Finding[]; broken: Set<string> } {
+/**
+ * `gatewayUser`: the service account and its group ids, when the doctor runs as root (a technician with
+ * sudo): the port must be open to that account, not to root, who may open anything.
+ */
+export function serialFindings(
+  config: Config,
+  adapters: readonly SerialAdapter[],
+  gatewayUser?: { name: string; uid: number; gids: readonly number[] },
+): { findings: Finding[]; broken: Set<string> } {
   const findings: Finding[] = [];
   const broken = new Set<string>();
   for (const bus of config.buses) {
@@ -29,7 +37,13 @@ export function serialFindings(config: Config, adapters: readonly SerialAdapter[
       findings.push(fail(check, `${problem.code}: ${problem.message}`, FIX[problem.code]));
       continue;
     }
-    findings.push(pass(check, `${bus.port}: a character device, readable and writable`));
+    const denied = gatewayUser && !openTo(bus.port, gatewayUser);
+    if (denied) {
+      broken.add(bus.id);
+      findings.push(fail(check, `${bus.port} is not readable and writable by the gateway's user ${gatewayUser.name}`, `add ${gatewayUser.name} to the port's group (usermod -aG dialout ${gatewayUser.name}), or install the udev rules`));
+      continue;
+    }
+    findings.push(pass(check, `${bus.port}: a character device, readable and writable${gatewayUser ? ` by ${gatewayUser.name}` : ''}`));
     const adapter = adapterOf(bus.port, adapters);
     if (adapter?.driver === 'ftdi_sio' && adapter.latencyMs !== undefined && adapter.latencyMs > FTDI_LATENCY_MS) {
       findings.push(
@@ -57,4 +71,13 @@ function adapterOf(port: string, adapters: readonly SerialAdapter[]): SerialAdap
     return undefined;
   }
   return adapters.find((a) => a.device === real);
+}
+
+/** Read and write permission for `user` from the mode bits (root can always open it; the service cannot). */
+function openTo(port: string, user: { uid: number; gids: readonly number[] }): boolean {
+  const s = statSync(port);
+  const rw = (shift: number) => ((s.mode >> shift) & 0o6) === 0o6;
+  if (s.uid === user.uid) return rw(6);
+  if (user.gids.includes(s.gid)) return rw(3);
+  return rw(0);
 }
