@@ -4,7 +4,7 @@
  * broker refusing the password; and a healthy broker for the round trip.
  */
 import { execFile } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -103,6 +103,20 @@ describe('passerelle doctor: files, ports and devices', () => {
       expect(find(findings, 'device:probe2')).toMatchObject({ verdict: 'fail', detail: expect.stringContaining('no answer'), fix: expect.stringContaining('unit id') });
     } finally {
       await sim.close();
+    }
+  }, 60_000);
+
+  it('warns about an FTDI latency timer left at 16 ms', async () => {
+    const pair = await createPtyPair();
+    try {
+      const file = site(`buses:\n  - { id: line1, type: serial, port: ${pair.a} }\n`);
+      const ftdi = { tty: 'pts', device: realpathSync(pair.a), vendorId: '0403', productId: '6001', serial: 'A1', driver: 'ftdi_sio' };
+      const slow = await diagnose(file, { adapters: [{ ...ftdi, latencyMs: 16 }], gatewayUser: null });
+      expect(find(slow, 'serial.latency:line1')).toMatchObject({ verdict: 'warn', fix: expect.stringContaining('60-passerelle.rules') });
+      const fast = await diagnose(file, { adapters: [{ ...ftdi, latencyMs: 1 }], gatewayUser: null });
+      expect(find(fast, 'serial.latency:line1')).toBeUndefined();
+    } finally {
+      await pair.close();
     }
   }, 60_000);
 

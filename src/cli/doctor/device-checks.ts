@@ -44,7 +44,8 @@ async function modbusFinding(device: DeviceConfig, bus: BusConfig, profiles: Rea
   const where = bus.type === 'serial' ? `${bus.port} at ${bus.baud} baud` : `${bus.host}:${bus.port}`;
   const asked = `unit ${device.unit}, ${point.kind} register ${point.address} (${point.name})`;
   try {
-    await modbus.read(device.unit, FUNCTION_OF[point.kind], point.address, point.kind === 'coil' || point.kind === 'discrete' ? 1 : registersFor(point.type));
+    const count = point.kind === 'coil' || point.kind === 'discrete' ? 1 : registersFor(point.type);
+    await modbus.read(device.unit, FUNCTION_OF[point.kind], point.address, count, device.timeout === undefined ? {} : { timeoutMs: device.timeout });
     return pass(check, `answered ${asked} on ${where}`);
   } catch (e) {
     const reason = (e as { reason?: string }).reason;
