@@ -12,6 +12,7 @@ import { SerialPort } from 'serialport';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { diagnose } from '../../src/cli/doctor/index.js';
 import { exitCodeOf, type Finding } from '../../src/cli/doctor/verdict.js';
+import { nodeVersionFinding } from '../../src/cli/doctor/runtime-checks.js';
 import { createPtyPair } from '../../src/sim/pty.js';
 import { startTicSimulator } from '../../src/sim/tic.js';
 import { startModbusTcpSimulator } from '../../src/sim/modbus-tcp.js';
@@ -36,6 +37,16 @@ function site(extra = '', uplink = ''): string {
 
 const find = (findings: Finding[], check: string): Finding | undefined => findings.find((f) => f.check === check);
 const NO_ADAPTERS = { adapters: [] };
+
+describe('passerelle doctor: the runtime', () => {
+  it('passes a supported Node, warns past its end of life, fails an unsupported line', () => {
+    const day = new Date('2026-12-02T00:00:00Z');
+    expect(nodeVersionFinding('24.11.0', day).verdict).toBe('pass');
+    expect(nodeVersionFinding('20.20.2', day)).toMatchObject({ verdict: 'warn', detail: expect.stringContaining('2026-04-30') });
+    expect(nodeVersionFinding('20.20.2', new Date('2026-01-01T00:00:00Z')).verdict).toBe('pass');
+    expect(nodeVersionFinding('18.20.0', day).verdict).toBe('fail');
+  });
+});
 
 describe('passerelle doctor: files, ports and devices', () => {
   it('fails a key file other users can read, with the chmod to run', async () => {
