@@ -25,7 +25,9 @@ const run = promisify(execFile);
 const KEY_HEX = `${'ab'.repeat(32)}\n`;
 
 let dir: string;
-afterEach(() => rmSync(dir, { recursive: true, force: true }));
+afterEach(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
 
 /** A site with no devices unless given, its store in a temp dir, and `extra` YAML appended. */
 function site(extra = '', uplink = ''): string {
