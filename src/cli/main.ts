@@ -16,6 +16,8 @@ import { registerReadCommand } from './commands/read.js';
 import { registerScanCommand } from './commands/scan.js';
 import { registerPortsCommand } from './commands/ports.js';
 import { registerFleetCommands } from './commands/fleet-commands.js';
+import { registerProfileCommands } from './commands/profile.js';
+import { registerDoctorCommand } from './commands/doctor.js';
 
 const logLevel = () =>
   new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info');
@@ -78,6 +80,8 @@ registerScanCommand(program);
 registerReadCommand(program);
 registerPortsCommand(program);
 registerFleetCommands(program);
+registerProfileCommands(program);
+registerDoctorCommand(program);
 
 const keys = program.command('keys').description('manage the store key');
 keys

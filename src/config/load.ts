@@ -3,11 +3,13 @@
  * each pinned to the line and column to edit. A valid config comes back deeply frozen: it is
  * validated once at start and never changed at runtime (runtime state lives elsewhere).
  */
+import { dirname, resolve } from 'node:path';
 import { isText, readAtMost, type BoundedRead } from '../core/bounded-read.js';
 import { errorMessage } from '../core/errors.js';
 import { FILE_PATH, formatPath, ROOT_PATH, type ConfigIssue, type ConfigPath } from './errors.js';
 import { explainZodIssue, pinIssue, type RawIssue } from './messages.js';
 import { crossCheck, type KnownProfiles } from './refs.js';
+import { isRecord } from './schema-walk.js';
 import { configWarnings } from './warnings.js';
 import { configSchema, type Config } from './schema.js';
 import { ConfigSource } from './yaml-source.js';
@@ -21,6 +23,18 @@ export interface LoadOptions {
    * A Map id -> point names also checks each device's `points` and `writable`.
    */
   knownProfiles?: KnownProfiles;
+  /**
+   * The profile library once the site's own folders (`profiles:`, resolved against the config's folder)
+   * are known: replaces `knownProfiles`; its problems are reported with the config's.
+   */
+  profileLibrary?: (localDirs: readonly string[]) => { known: KnownProfiles; issues: readonly LocalProfileIssue[] };
+}
+
+/** A problem of a site-local profile folder (`dir` indexes `profiles:`), or of a file in it (`at`). */
+export interface LocalProfileIssue {
+  readonly dir: number;
+  readonly at?: { file: string; line: number; col: number; field: string };
+  readonly message: string;
 }
 
 /** A site config is a few kilobytes; a bigger file is a wrong path (a log, a database), refused before parsing. */
@@ -44,7 +58,12 @@ export function loadConfigText(text: string, file: string, options: LoadOptions 
 
   const parsed = configSchema.safeParse(data);
   const schemaIssues = parsed.success ? [] : parsed.error.issues.flatMap((issue) => explainZodIssue(configSchema, issue, data));
-  const errors = [...yamlIssues, ...pinAll(source, withoutRepeats(schemaIssues, crossCheck(data, options.knownProfiles)))];
+  const library = options.profileLibrary?.(profileDirs(data, file));
+  const known = library?.known ?? options.knownProfiles;
+  const libraryIssues = (library?.issues ?? []).map((i) =>
+    i.at ? { file: i.at.file, line: i.at.line, col: i.at.col, path: i.at.field, message: i.message } : pinIssue(source, { path: ['profiles', i.dir], message: i.message }),
+  );
+  const errors = [...yamlIssues, ...pinAll(source, withoutRepeats(schemaIssues, crossCheck(data, known))), ...libraryIssues];
   if (!parsed.success || errors.length > 0) return { ok: false, errors: errors.sort(byPosition) };
 
   const config = deepFreeze(parsed.data);
@@ -81,6 +100,13 @@ export function configIssueAt(config: Config, path: ConfigPath, message: string)
   const source = sourceOf.get(config);
   if (source) return pinIssue(source, { path, message });
   return { file: '(in memory)', line: 1, col: 1, path: formatPath(path), message };
+}
+
+/** The `profiles:` folders as written, resolved against the config file's folder (anything malformed is the schema's). */
+function profileDirs(data: unknown, file: string): string[] {
+  const list = isRecord(data) ? data.profiles : undefined;
+  if (!Array.isArray(list)) return [];
+  return list.map((d) => (typeof d === 'string' && d !== '' ? resolve(dirname(file), d) : '')); // '' keeps the indices
 }
 
 const pinAll = (source: ConfigSource, issues: RawIssue[]): ConfigIssue[] => issues.map((issue) => pinIssue(source, issue));

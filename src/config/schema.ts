@@ -318,6 +318,11 @@ export const configSchema = z.strictObject({
   uplink: uplinkSchema.prefault({}),
   policy: policySchema.prefault({}),
   remote: remoteSchema.optional().describe('Signed remote configuration pushes over MQTT (docs/remote-config.md); off when absent'),
+  profiles: z
+    .array(z.string().min(1))
+    .max(16)
+    .default([])
+    .describe('Folders of site-local Modbus profiles (*.yaml) that add to the shipped library, e.g. /etc/passerelle/profiles; relative to this file'),
 });
 
 export type Config = z.output<typeof configSchema>;

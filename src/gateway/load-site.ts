@@ -1,8 +1,8 @@
 /** Loads and checks a site config plus the profiles it names; every problem as FILE:LINE:COL. */
-import { configIssueAt, formatIssue, loadConfigFile, type Config, type ConfigIssue, type KnownProfiles, MbusPointNames } from '../config/index.js';
+import { configIssueAt, formatIssue, loadConfigFile, type Config, type ConfigResult, type ConfigIssue, type KnownProfiles, MbusPointNames } from '../config/index.js';
 import { planSite } from '../drivers/modbus/site-plan.js';
 import { PasserelleError } from '../core/errors.js';
-import { loadMbusProfiles, loadProfiles, type MbusProfile, type Profile } from '../profiles/index.js';
+import { loadMbusProfiles, loadProfileLibrary, type MbusProfile, type Profile } from '../profiles/index.js';
 import { parseGenericPointName } from '../drivers/serial/mbus/points.js';
 
 export interface Site {
@@ -36,10 +36,23 @@ class GenericMbusNames extends MbusPointNames {
 }
 
 export async function loadSite(file: string): Promise<Site> {
-  const profiles = loadProfiles();
-  const result = await loadConfigFile(file, { knownProfiles: knownProfiles(profiles, loadMbusProfiles()) });
+  const { result, profiles } = await loadSiteConfig(file);
   if (!result.ok) throw new ConfigRejected(result.errors.map(formatIssue));
   return { config: result.config, profiles };
+}
+
+/** The config with the site's profile library (shipped + `profiles:` folders), every problem of both pinned. */
+export async function loadSiteConfig(file: string): Promise<{ result: ConfigResult; profiles: Map<string, Profile> }> {
+  const mbus = loadMbusProfiles();
+  let profiles = new Map<string, Profile>();
+  const result = await loadConfigFile(file, {
+    profileLibrary: (dirs) => {
+      const library = loadProfileLibrary(dirs);
+      profiles = library.profiles;
+      return { known: knownProfiles(library.profiles, mbus), issues: library.issues };
+    },
+  });
+  return { result, profiles };
 }
 
 /**

@@ -4,3 +4,5 @@ export * from './mbus-quantities.js';
 export * from './mbus-schema.js';
 export { mbusUnitFactor } from './mbus-units.js';
 export { loadMbusProfiles, loadMbusProfileFile, getMbusProfile, defaultMbusProfileDir } from './mbus-load.js';
+export { checkProfileFile, formatProfileIssue, type ProfileIssue } from './load.js';
+export { loadProfileLibrary, type LibraryIssue, type ProfileLibrary } from './library.js';

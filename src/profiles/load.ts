@@ -67,31 +67,52 @@ export function getProfile(id: string, dir: string = defaultProfileDir()): Profi
   return profile;
 }
 
-/** Parses, validates and freezes one profile file. */
-export function loadProfileFile(file: string): Profile {
-  const text = readFileSync(file, 'utf8');
+/** One problem in a profile file, at the line and column to edit. */
+export interface ProfileIssue {
+  readonly file: string;
+  readonly line: number;
+  readonly col: number;
+  /** Field path ("points.3.address"), "(document)" for the whole file, "(file)" when it cannot be read. */
+  readonly field: string;
+  readonly message: string;
+}
+
+export const formatProfileIssue = (i: ProfileIssue): string =>
+  i.field === '(yaml)' ? `${i.file}:${i.line}:${i.col} ${i.message}` : `${i.file}:${i.line}:${i.col} ${i.field}: ${i.message}`;
+
+/** Parses and validates one profile file: the frozen profile, or every problem (the same as `loadProfileFile` throws). */
+export function checkProfileFile(file: string): { profile?: Profile; issues: ProfileIssue[]; locateId?: () => { line: number; col: number } } {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    return { issues: [{ file, line: 1, col: 1, field: '(file)', message: `cannot read the profile: ${(e as Error).message}` }] };
+  }
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false });
   if (doc.errors.length > 0) {
-    const lines = doc.errors.map((e) => {
-      const pos = lineCounter.linePos(e.pos[0]);
-      return `${file}:${pos.line}:${pos.col} ${e.message.split('\n')[0]}`;
-    });
-    throw new PasserelleError('E_PROFILE_YAML', lines.join('\n'));
+    const issues = doc.errors.map((e) => ({ file, ...lineCounter.linePos(e.pos[0]), field: '(yaml)', message: e.message.split('\n')[0]! }));
+    return { issues };
   }
   const parsed = profileSchema.safeParse(doc.toJS());
   const problems: Problem[] = parsed.success
     ? crossChecks(parsed.data, basename(file).replace(/\.ya?ml$/, ''))
     : parsed.error.issues.flatMap(issueToProblems);
-  if (problems.length > 0 || !parsed.success) {
-    const where = (p: Problem): string => {
-      const { line, col } = locate(doc, lineCounter, p.path, p.key);
-      const field = [...p.path, ...(p.key ? [p.key] : [])].join('.') || '(document)';
-      return `${file}:${line}:${col} ${field}: ${p.message}`;
-    };
-    throw new PasserelleError('E_PROFILE_INVALID', problems.map(where).join('\n'));
-  }
-  return deepFreeze(parsed.data);
+  const issues = problems.map((p) => ({
+    file,
+    ...locate(doc, lineCounter, p.path, p.key),
+    field: [...p.path, ...(p.key ? [p.key] : [])].join('.') || '(document)',
+    message: p.message,
+  }));
+  if (!parsed.success || issues.length > 0) return { issues };
+  return { profile: deepFreeze(parsed.data), issues: [], locateId: () => locate(doc, lineCounter, ['id']) };
+}
+
+/** Parses, validates and freezes one profile file. */
+export function loadProfileFile(file: string): Profile {
+  const { profile, issues } = checkProfileFile(file);
+  if (!profile) throw new PasserelleError(issues[0]?.field === '(yaml)' ? 'E_PROFILE_YAML' : 'E_PROFILE_INVALID', issues.map(formatProfileIssue).join('\n'));
+  return profile;
 }
 
 export function issueToProblems(issue: { path: PropertyKey[]; message: string; code: string; keys?: string[] }): Problem[] {

@@ -36,7 +36,7 @@ describe('serial port coming and going', () => {
   });
 
   it('explains ENOENT and EACCES for a technician', () => {
-    expect(explainOpenError('/dev/ttyUSB0', new Error('Error: No such file or directory, cannot open /dev/ttyUSB0'))).toMatch(/USB adapter plugged/);
+    expect(explainOpenError('/dev/ttyUSB0', new Error('Error: No such file or directory, cannot open /dev/ttyUSB0'))).toMatch(/adapter plugged in/);
     expect(explainOpenError('/dev/ttyUSB0', new Error('Error: Permission denied, cannot open /dev/ttyUSB0'))).toMatch(/dialout/);
   });
 
@@ -53,7 +53,7 @@ describe('serial port coming and going', () => {
     const { readings, sink } = collect();
     await driver.start(sink); // must not throw with no adapter
     await waitFor(() => stat(driver, 'openErrors') >= 2, 5000, 'open retries');
-    expect(logs.filter((l) => l.includes('USB adapter plugged')).length).toBe(1); // said once, not every retry
+    expect(logs.filter((l) => l.includes('adapter plugged in')).length).toBe(1); // said once, not every retry
 
     let socat = await plugAdapter(gatewaySide, deviceSide);
     let sim: TicSimulator = await startTicSimulator({ path: deviceSide, mode: 'standard', paceBaud: 0, gapMs: 100 });

@@ -1,6 +1,5 @@
-import { formatIssue, loadConfigFile } from '../../config/index.js';
-import { loadMbusProfiles, loadProfiles } from '../../profiles/index.js';
-import { knownProfiles, lineBudgetWarnings } from '../load-site.js';
+import { formatIssue } from '../../config/index.js';
+import { lineBudgetWarnings, loadSiteConfig } from '../load-site.js';
 
 /**
  * `passerelle check FILE`: 0 and "FILE: ok", or 1 and every problem as FILE:LINE:COL field: message.
@@ -8,8 +7,7 @@ import { knownProfiles, lineBudgetWarnings } from '../load-site.js';
  * `run` logs the same ones and runs.
  */
 export async function checkCommand(file: string): Promise<number> {
-  const profiles = loadProfiles();
-  const result = await loadConfigFile(file, { knownProfiles: knownProfiles(profiles, loadMbusProfiles()) });
+  const { result, profiles } = await loadSiteConfig(file);
   if (result.ok) {
     const warnings = [...result.warnings, ...lineBudgetWarnings({ config: result.config, profiles }).map((w) => ({ ...w, message: `warning: ${w.message}` }))];
     for (const w of warnings) process.stderr.write(`${formatIssue(w)}\n`);

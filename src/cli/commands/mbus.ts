@@ -15,6 +15,7 @@ import {
 } from '../../drivers/serial/mbus/index.js';
 import type { SerialPortFactory } from '../../drivers/serial/serial-link.js';
 import { formatTable, processOutput, type CommandOutput } from './plan.js';
+import { serialPathProblem } from '../../bus/serial-errors.js';
 
 export interface MbusLineOptions {
   readonly port?: string;
@@ -64,7 +65,9 @@ async function opened(master: MbusMaster, path: string): Promise<void> {
   await master.start();
   if (!master.isOpen) {
     await master.stop();
-    throw new PasserelleError('E_SERIAL_OPEN', `cannot open ${path}: is the level converter plugged in, and may this user open it (dialout group)?`);
+    // Worded where every tool words it; a path that looks fine but still fails keeps the generic code.
+    const problem = serialPathProblem(path) ?? { code: 'E_SERIAL_OPEN', message: `cannot open serial port ${path}: is the level converter powered?` };
+    throw new PasserelleError(problem.code, problem.message);
   }
 }
 
