@@ -3,12 +3,12 @@
  * `node --max-old-space-size=N red.js --settings F --userDir D` as a child process. The gateway process
  * never loads Node-RED itself: a crash, an OOM or a busy loop in a flow stays in the child.
  */
-import { chmodSync, chownSync, closeSync, constants, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, writeSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, constants, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, statSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { NoderedConfig } from '../config/schema.js';
-import { errorMessage } from '../core/errors.js';
+import { errorMessage, PasserelleError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { credentialSecret } from './credential-secret.js';
 import { readAdminHash } from './password.js';
@@ -61,6 +61,7 @@ export function startNodeRed(config: NoderedConfig, deps: NodeRedDeps): NodeRedH
       return down('no-password', 'Node-RED not started: no editor password is set; run `passerelle nodered passwd --config FILE` on the gateway, then restart it');
     }
     runAs = resolveRunAs(config.runAs);
+    if (runAs) assertReachable(paths.dir, runAs);
     const settings = buildSettings({ config, paths, adminHash, credentialSecret: credentialSecret(paths.credentialKeyFile), nodesDir: passerelleNodesDir(PACKAGE_ROOT) });
     settingsText = renderSettingsModule(settings, config.tls);
   } catch (e) {
@@ -120,5 +121,18 @@ function chownTree(dir: string, runAs: RunAs): void {
     if (entry.isSymbolicLink()) continue;
     if (entry.isDirectory()) chownTree(path, runAs);
     else chownSync(path, runAs.uid, runAs.gid);
+  }
+}
+
+/** The flows user must traverse every parent of the state directory, or Node-RED would crash at each start. */
+function assertReachable(dir: string, runAs: RunAs): void {
+  for (let d = dirname(dir); ; d = dirname(d)) {
+    const st = statSync(d);
+    const mayEnter = st.uid === runAs.uid ? st.mode & 0o100 : st.gid === runAs.gid ? st.mode & 0o010 : st.mode & 0o001;
+    if (!mayEnter) {
+      const mode = (st.mode & 0o777).toString(8).padStart(4, '0');
+      throw new PasserelleError('E_NODERED_DIR', `the flows user ${runAs.name} cannot enter ${d} (mode ${mode}), on the way to nodered.dir ${dir}; choose a dir under /var/lib/passerelle or let others traverse ${d} (chmod o+x)`);
+    }
+    if (d === dirname(d)) return;
   }
 }
