@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { NoderedConfig } from '../config/schema.js';
 import { hashPassword, writeAdminHash } from '../nodered/password.js';
 import { noderedPaths } from '../nodered/paths.js';
@@ -19,6 +19,7 @@ export interface DemoNodeRed {
 
 export function prepareDemoNodeRed(config: NoderedConfig, packageRoot: string): DemoNodeRed {
   const paths = noderedPaths(config);
+  mkdirSync(dirname(paths.dir), { recursive: true });
   mkdirSync(paths.dir, { recursive: true, mode: 0o750 });
   const password = randomBytes(12).toString('base64url');
   rmSync(paths.passwordFile, { force: true });

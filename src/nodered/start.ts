@@ -90,6 +90,8 @@ export function startNodeRed(config: NoderedConfig, deps: NodeRedDeps): NodeRedH
 export const redJs = (): string => createRequire(import.meta.url).resolve('node-red/red.js');
 
 function prepareDirs(paths: NodeRedPaths): void {
+  // Parents with the usual mode (the flows user must traverse them), the state directory closed to others.
+  mkdirSync(dirname(paths.dir), { recursive: true });
   mkdirSync(paths.dir, { recursive: true, mode: 0o750 });
   mkdirSync(paths.userDir, { recursive: true, mode: 0o700 });
 }

@@ -4,6 +4,7 @@
  * Interactive: asked twice without echo. --stdin: the first line of standard input (scripts, tests).
  */
 import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
 import { formatIssue, loadConfigFile } from '../../config/index.js';
@@ -24,6 +25,7 @@ export async function noderedPasswdCommand(opts: { config: string; stdin: boolea
   const problem = passwordProblem(password);
   if (problem) throw new CliExit(1, `password refused: ${problem}; choose another (at least 10 characters, not a published default)`);
   const paths = noderedPaths(nodered);
+  mkdirSync(dirname(paths.dir), { recursive: true });
   mkdirSync(paths.dir, { recursive: true, mode: 0o750 });
   writeAdminHash(paths.passwordFile, hashPassword(password));
   process.stdout.write(
