@@ -16,7 +16,7 @@ import { stopOnSignals } from '../gateway/lifecycle.js';
 import { loadSite } from '../gateway/load-site.js';
 import { startDemoBroker } from './broker.js';
 import { describeSummary } from './summary-line.js';
-import { prepareDemoNodeRed, type DemoNodeRed } from './nodered.js';
+import { demoSeedFile, prepareDemoNodeRed, type DemoNodeRed } from './nodered.js';
 
 export const DEMO_BROKER = { host: '127.0.0.1', port: 1883 };
 
@@ -27,9 +27,8 @@ export async function demoCommand(configFile: string, logLevel: string): Promise
   const simulators = await startSimulators(config, profiles);
   const broker = config.uplink.broker ? undefined : await startDemoBroker(DEMO_BROKER.host, DEMO_BROKER.port);
   const pending = new Map<string, WindowSummary>();
-  const nodered = config.nodered?.enabled ? prepareDemoNodeRed(config.nodered, packageRoot()) : undefined;
   const gateway = new Gateway({
-    noderedSeedFlows: nodered?.seedFlows,
+    noderedSeedFlows: config.nodered?.enabled ? demoSeedFile(config.nodered) : undefined,
     config,
     profiles,
     logger,
@@ -37,6 +36,8 @@ export async function demoCommand(configFile: string, logLevel: string): Promise
     onEvent: (e) => printEvent(e, pending, config),
   });
   printBanner(config, simulators, broker, gateway);
+  // After the banner: hashing the password takes a moment on a small board.
+  const nodered = config.nodered?.enabled ? prepareDemoNodeRed(config.nodered, packageRoot()) : undefined;
   await gateway.start();
   if (nodered) printNodeRed(config, gateway, nodered);
   stopOnSignals(async () => {

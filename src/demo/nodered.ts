@@ -24,10 +24,13 @@ export function prepareDemoNodeRed(config: NoderedConfig, packageRoot: string): 
   const password = randomBytes(12).toString('base64url');
   rmSync(paths.passwordFile, { force: true });
   writeAdminHash(paths.passwordFile, hashPassword(password));
-  const seedFlows = join(paths.dir, 'demo-flows.json');
+  const seedFlows = demoSeedFile(config);
   writeFileSync(seedFlows, JSON.stringify(exampleFlows(join(packageRoot, 'flows')), null, 2));
   return { password, seedFlows, forget: () => rmSync(paths.passwordFile, { force: true }) };
 }
+
+/** Where the demo writes the example flows the gateway seeds Node-RED's flow file from. */
+export const demoSeedFile = (config: NoderedConfig): string => join(noderedPaths(config).dir, 'demo-flows.json');
 
 /** Every flows/*.json in one flow file (a node id seen twice is kept once); a core-node heartbeat when there are none. */
 export function exampleFlows(dir: string): Record<string, unknown>[] {

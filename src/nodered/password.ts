@@ -33,7 +33,11 @@ export const hashPassword = (password: string): string => bcrypt.hashSync(passwo
 /** Why a stored hash is refused (not bcrypt, a public password), or undefined. */
 export function hashProblem(hash: string): string | undefined {
   if (!BCRYPT_HASH.test(hash)) return 'it is not a bcrypt hash (write it with passerelle nodered passwd)';
-  if (hash === NODE_RED_EXAMPLE_HASH || PUBLIC_PASSWORDS.some((p) => bcrypt.compareSync(p, hash)))
+  if (hash === NODE_RED_EXAMPLE_HASH) return "it is Node-RED's published example hash";
+  // A hash of our cost was written by `passerelle nodered passwd`, which refused public passwords before
+  // hashing; trying them again would cost a second each on a Pi, at every start. Others (Node-RED's own
+  // hash-pw uses cost 8, docs copy-pasted) are tried against them.
+  if (bcrypt.getRounds(hash) < BCRYPT_COST && PUBLIC_PASSWORDS.some((p) => bcrypt.compareSync(p, hash)))
     return 'it is the hash of a published default password';
   return undefined;
 }

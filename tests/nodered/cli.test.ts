@@ -4,6 +4,7 @@ import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import bcrypt from 'bcryptjs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { NODE_RED_EXAMPLE_HASH, passwordProblem, readAdminHash, writeAdminHash } from '../../src/nodered/password.js';
 import { ROOT, runCli } from '../cli/cli.js';
@@ -80,6 +81,8 @@ describe('the admin hash file', () => {
   it("refuses Node-RED's example hash and a hash of a published password", () => {
     const file = join(dir, 'admin.bcrypt');
     writeAdminHash(file, NODE_RED_EXAMPLE_HASH);
+    expect(() => readAdminHash(file)).toThrow(/published example hash/);
+    writeAdminHash(file, bcrypt.hashSync('admin', 8)); // as `node-red admin hash-pw` makes it
     expect(() => readAdminHash(file)).toThrow(/published default/);
   });
 
