@@ -80,7 +80,7 @@ function printNodeRed(config: Config, gateway: Gateway, nodered: DemoNodeRed): v
   const state = gateway.noderedState();
   if (!state) return;
   if (state.reason) {
-    process.stdout.write(`  Node-RED   ${state.reason}\n`);
+    process.stdout.write(`  Node-RED   not running: ${state.reason.replace(/^Node-RED not started: /, '')}\n`);
     return;
   }
   process.stdout.write(`  Node-RED   ${state.url}  user ${config.nodered!.user}, password ${nodered.password}  (this run only; starts in a few seconds)\n`);
