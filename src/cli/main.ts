@@ -83,6 +83,14 @@ registerFleetCommands(program);
 registerProfileCommands(program);
 registerDoctorCommand(program);
 
+const nodered = program.command('nodered').description('the Node-RED editor on this gateway (docs/node-red.md)');
+nodered
+  .command('passwd')
+  .description('set the editor password (bcrypt hash, 0600); no editor runs until it is set')
+  .option('-c, --config <file>', 'site configuration (YAML)', '/etc/passerelle/site.yaml')
+  .option('--stdin', 'read the password from the first line of standard input', false)
+  .action(async (o: { config: string; stdin: boolean }) => (await import('./commands/nodered.js')).noderedPasswdCommand(o));
+
 const keys = program.command('keys').description('manage the store key');
 keys
   .command('rotate')

@@ -308,6 +308,50 @@ export const remoteSchema = z.strictObject({
   headMaxAge: duration.default(93_600_000).describe('A head older than this is reported stale-head (a withheld update)'),
 });
 
+/** Loopback hosts: the editor there is reached only from this machine (or an SSH tunnel). */
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
+
+export const noderedSchema = z
+  .strictObject({
+    enabled: z.boolean().default(true).describe('Start Node-RED with the gateway (docs/node-red.md); false keeps the section but starts nothing'),
+    dir: z
+      .string()
+      .min(1)
+      .default('/var/lib/passerelle/nodered')
+      .describe('Node-RED state: generated settings, admin password hash, credential key; flows and credentials in its user/ folder'),
+    socket: z
+      .string()
+      .min(1)
+      .default('/var/lib/passerelle/nodered/bridge.sock')
+      .describe('Unix socket of the gateway bridge the Passerelle nodes connect to (mode 0660)'),
+    socketGroup: z.string().min(1).optional().describe('Group of the bridge socket: the flows user must be in it'),
+    host: z.string().min(1).default('127.0.0.1').describe('Address the editor listens on; anything but loopback needs tls'),
+    port: z.number().int().min(1).max(65535).default(1880),
+    tls: z
+      .strictObject({
+        certFile: z.string().min(1).describe('Certificate (PEM) of the editor'),
+        keyFile: z.string().min(1).describe('Its private key (PEM), readable by the flows user only'),
+      })
+      .optional()
+      .describe('HTTPS for the editor; required to listen on the LAN'),
+    user: z.string().min(1).default('admin').describe('Editor login name; its password is set with passerelle nodered passwd'),
+    runAs: z
+      .string()
+      .min(1)
+      .default('passerelle-flows')
+      .describe('Unprivileged system user Node-RED runs as when the gateway runs as root (no access to serial ports, store or keys)'),
+    maxOldSpaceMB: z.number().int().min(64).max(4096).default(256).describe('Heap cap of the Node-RED process (MB); 256 suits a 1 GB board'),
+  })
+  .superRefine((n, ctx) => {
+    if (!LOOPBACK_HOSTS.has(n.host) && !n.tls) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['host'],
+        message: `the editor on ${n.host} would be reachable from the network without TLS (passwords and flows in clear); add tls: {certFile, keyFile} or keep host: 127.0.0.1`,
+      });
+    }
+  });
+
 export const configSchema = z.strictObject({
   site: siteSchema,
   gateway: gatewaySchema,
@@ -323,6 +367,7 @@ export const configSchema = z.strictObject({
     .max(16)
     .default([])
     .describe('Folders of site-local Modbus profiles (*.yaml) that add to the shipped library, e.g. /etc/passerelle/profiles; relative to this file'),
+  nodered: noderedSchema.optional().describe('Node-RED editor and flows in a supervised child process (docs/node-red.md); off when absent'),
 });
 
 export type Config = z.output<typeof configSchema>;
@@ -333,6 +378,7 @@ export type UplinkConfig = Config['uplink'];
 export type StoreConfig = Config['store'];
 export type PolicyConfig = Config['policy'];
 export type RemoteConfig = NonNullable<Config['remote']>;
+export type NoderedConfig = NonNullable<Config['nodered']>;
 
 /** A device of one protocol, with the fields the schema guarantees for it. */
 export type ModbusDeviceConfig = DeviceConfig & { protocol: 'modbus'; unit: number; profile: string };

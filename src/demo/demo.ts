@@ -16,6 +16,7 @@ import { stopOnSignals } from '../gateway/lifecycle.js';
 import { loadSite } from '../gateway/load-site.js';
 import { startDemoBroker } from './broker.js';
 import { describeSummary } from './summary-line.js';
+import { demoSeedFile, prepareDemoNodeRed, type DemoNodeRed } from './nodered.js';
 
 export const DEMO_BROKER = { host: '127.0.0.1', port: 1883 };
 
@@ -27,6 +28,7 @@ export async function demoCommand(configFile: string, logLevel: string): Promise
   const broker = config.uplink.broker ? undefined : await startDemoBroker(DEMO_BROKER.host, DEMO_BROKER.port);
   const pending = new Map<string, WindowSummary>();
   const gateway = new Gateway({
+    noderedSeedFlows: config.nodered?.enabled ? demoSeedFile(config.nodered) : undefined,
     config,
     profiles,
     logger,
@@ -34,11 +36,15 @@ export async function demoCommand(configFile: string, logLevel: string): Promise
     onEvent: (e) => printEvent(e, pending, config),
   });
   printBanner(config, simulators, broker, gateway);
+  // After the banner: hashing the password takes a moment on a small board.
+  const nodered = config.nodered?.enabled ? prepareDemoNodeRed(config.nodered, packageRoot()) : undefined;
   await gateway.start();
+  if (nodered) printNodeRed(config, gateway, nodered);
   stopOnSignals(async () => {
     await gateway.stop();
     await Promise.all(simulators.map((s) => s.close()));
     await broker?.close();
+    nodered?.forget();
     process.stdout.write(`stopped; unsent summaries stay in ${config.store.path}\n`);
   }, (msg) => process.stdout.write(`${msg}\n`));
 }
@@ -68,6 +74,16 @@ function printBanner(config: Config, sims: ModbusTcpSimulator[], broker: Awaited
   if (!existsSync(config.store.keyFile)) out(`  first run: a new key file is created; the warning about it below is expected (a site backs its key up)`);
   out(`  watch it:  mosquitto_sub -h 127.0.0.1 -t '${config.uplink.topicPrefix}/#' -v`);
   out(`Summaries every ${formatDuration(config.aggregation.window)}; Ctrl-C stops.`);
+}
+
+function printNodeRed(config: Config, gateway: Gateway, nodered: DemoNodeRed): void {
+  const state = gateway.noderedState();
+  if (!state) return;
+  if (state.reason) {
+    process.stdout.write(`  Node-RED   not running: ${state.reason.replace(/^Node-RED not started: /, '')}\n`);
+    return;
+  }
+  process.stdout.write(`  Node-RED   ${state.url}  user ${config.nodered!.user}, password ${nodered.password}  (this run only; starts in a few seconds)\n`);
 }
 
 /** Bounded: summaries whose messages were never published are forgotten after this many. */

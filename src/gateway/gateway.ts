@@ -33,6 +33,7 @@ import { HealthReporter } from './health.js';
 import { CrashRecovery } from './recovery.js';
 import { buildDrivers, type BuiltDrivers } from './build-drivers.js';
 import { readUplinkSecrets } from './uplink-options.js';
+import type { NodeRedHandle, NodeRedState } from '../nodered/start.js';
 
 /** Hard bound on the raw readings held in memory between two commits, whatever the site. */
 export const RAW_BATCH_MAX = 20_000;
@@ -65,6 +66,8 @@ export interface GatewayOptions {
   readonly onEvent?: (e: GatewayEvent) => void;
   /** Whether the wall clock is right; default from site.clock (docs/data-quality.md). Tests may inject it. */
   readonly isClockTrusted?: () => boolean;
+  /** Flows copied into Node-RED's flow file when it has none (the demo's examples). */
+  readonly noderedSeedFlows?: string;
 }
 
 /**
@@ -113,6 +116,8 @@ export class Gateway {
   private flushTimer?: NodeJS.Timeout;
   private closeTimer?: NodeJS.Timeout;
   private running = false;
+  /** The supervised Node-RED child, when the config has an enabled `nodered:` section. */
+  private nodered?: NodeRedHandle;
   private readonly closeGraceMs: number;
   private readonly health: HealthReporter;
   /** Windows whose messages could not be built, reported with the next summary. */
@@ -182,6 +187,7 @@ export class Gateway {
         // already failing: the start's own error is the one reported
       }
     };
+    await quietly(() => this.nodered?.stop());
     await quietly(() => Promise.all(this.built.drivers.map((d) => d.stop())));
     await quietly(() => this.uplink?.stop());
     await quietly(() => Promise.all([...this.built.buses.values()].map((b) => b.close())));
@@ -246,8 +252,22 @@ export class Gateway {
         this.ingest(readings);
       });
     }
+    await this.startNodeRed();
     // Every configured bus, serial-protocol ones included (built.buses holds the Modbus ones only).
     logger.info({ devices: config.devices.length, buses: config.buses.length, store: config.store.path, broker: url && redactBrokerUrl(url) }, 'gateway started');
+  }
+
+  /** Last: Node-RED is loaded (in a child process) only when the site enables it. */
+  private async startNodeRed(): Promise<void> {
+    const { config, logger } = this.opts;
+    if (!config.nodered?.enabled) return;
+    const { startNodeRed } = await import('../nodered/start.js');
+    this.nodered = startNodeRed(config.nodered, { logger, seedFlows: this.opts.noderedSeedFlows });
+  }
+
+  /** Node-RED's state (running, restarting, crash-loop, no-password...), undefined when not configured. */
+  noderedState(): NodeRedState | undefined {
+    return this.nodered?.state();
   }
 
   /** Before the drivers start: windows the previous run was killed in are rebuilt from the store. */
@@ -308,6 +328,7 @@ export class Gateway {
       outbox: this.store?.count(),
       storeFault: this.writes?.fault(),
       held: this.writes?.held(),
+      nodered: this.nodered?.state(),
     };
   }
 
@@ -338,7 +359,8 @@ export class Gateway {
       // a failing disk: the status says it does not know
     }
     const clock = this.clock.trusted ? 'clock trusted' : 'waiting for a trusted clock';
-    return `${this.built.drivers.length} devices, ${this.windowsClosed} windows closed, ${outbox} in outbox, ${clock}`;
+    const nodered = this.nodered ? `, Node-RED ${this.nodered.state().status}` : '';
+    return `${this.built.drivers.length} devices, ${this.windowsClosed} windows closed, ${outbox} in outbox, ${clock}${nodered}`;
   }
 
   async stop(): Promise<void> {
@@ -347,6 +369,8 @@ export class Gateway {
     const { logger } = this.opts;
     clearInterval(this.flushTimer);
     clearInterval(this.closeTimer);
+    // Flows first: they read through the gateway, which is about to stop.
+    await this.nodered?.stop();
     await Promise.all(this.built.drivers.map((d) => d.stop()));
     const { held } = this.clock.stats();
     if (held > 0) logger.warn({ held }, 'clock never trusted: held readings discarded');

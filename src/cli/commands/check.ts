@@ -1,4 +1,6 @@
-import { formatIssue } from '../../config/index.js';
+import { existsSync } from 'node:fs';
+import { configIssueAt, formatIssue, type Config, type ConfigIssue } from '../../config/index.js';
+import { noderedPaths } from '../../nodered/paths.js';
 import { lineBudgetWarnings, loadSiteConfig } from '../load-site.js';
 
 /**
@@ -9,7 +11,10 @@ import { lineBudgetWarnings, loadSiteConfig } from '../load-site.js';
 export async function checkCommand(file: string): Promise<number> {
   const { result, profiles } = await loadSiteConfig(file);
   if (result.ok) {
-    const warnings = [...result.warnings, ...lineBudgetWarnings({ config: result.config, profiles }).map((w) => ({ ...w, message: `warning: ${w.message}` }))];
+    const warnings = [
+      ...result.warnings,
+      ...[...lineBudgetWarnings({ config: result.config, profiles }), ...noderedWarnings(result.config, file)].map((w) => ({ ...w, message: `warning: ${w.message}` })),
+    ];
     for (const w of warnings) process.stderr.write(`${formatIssue(w)}\n`);
     const note = warnings.length === 0 ? '' : ` (${warnings.length} warning${warnings.length > 1 ? 's' : ''})`;
     process.stdout.write(`${file}: ok${note}\n`);
@@ -18,4 +23,12 @@ export async function checkCommand(file: string): Promise<number> {
   for (const issue of result.errors) process.stderr.write(`${formatIssue(issue)}\n`);
   process.stderr.write(`${file}: ${result.errors.length} problem${result.errors.length > 1 ? 's' : ''}\n`);
   return 1;
+}
+
+/** Node-RED configured but no editor password yet: `run` starts no Node-RED, and says so. */
+function noderedWarnings(config: Config, file: string): ConfigIssue[] {
+  if (!config.nodered?.enabled) return [];
+  const { passwordFile } = noderedPaths(config.nodered);
+  if (existsSync(passwordFile)) return [];
+  return [configIssueAt(config, ['nodered'], `no Node-RED editor password is set (${passwordFile}): Node-RED does not start until \`passerelle nodered passwd --config ${file}\` sets one`)];
 }
