@@ -33,6 +33,9 @@ import { HealthReporter } from './health.js';
 import { CrashRecovery } from './recovery.js';
 import { buildDrivers, type BuiltDrivers } from './build-drivers.js';
 import { readUplinkSecrets } from './uplink-options.js';
+import { createBridgeHost } from './bridge-host.js';
+import { startBridge, type Bridge } from '../bridge/server.js';
+import type { BridgeListener } from '../bridge/host.js';
 
 /** Hard bound on the raw readings held in memory between two commits, whatever the site. */
 export const RAW_BATCH_MAX = 20_000;
@@ -65,6 +68,8 @@ export interface GatewayOptions {
   readonly onEvent?: (e: GatewayEvent) => void;
   /** Whether the wall clock is right; default from site.clock (docs/data-quality.md). Tests may inject it. */
   readonly isClockTrusted?: () => boolean;
+  /** The Node-RED bridge's Unix socket (docs/node-red-bridge.md); no bridge when absent. */
+  readonly bridge?: { readonly socketPath: string; readonly group?: string };
 }
 
 /**
@@ -75,7 +80,7 @@ export interface GatewayOptions {
 export function closeGrace(config: Config): number {
   const busOf = new Map(config.buses.map((b) => [b.id, b]));
   const budgets = config.devices.map((d) => {
-    const bus = busOf.get(d.bus);
+    const bus = d.bus === undefined ? undefined : busOf.get(d.bus);
     return (d.timeout ?? bus?.timeout ?? 1000) * ((d.retries ?? bus?.retries ?? 0) + 1);
   });
   return Math.min(config.aggregation.window / 2, Math.max(2000, 2 * Math.max(0, ...budgets)));
@@ -127,6 +132,9 @@ export class Gateway {
   private readonly firstCycles: Promise<void>[] = [];
   /** Raw readings held before a commit is forced (rawBatchLimit). */
   readonly rawBatchLimit: number;
+  /** The Node-RED bridge and who listens through it (readings after checks, closed summaries). */
+  private bridge?: Bridge;
+  private readonly listeners = new Set<BridgeListener>();
 
   constructor(private readonly opts: GatewayOptions) {
     const { config } = opts;
@@ -182,6 +190,7 @@ export class Gateway {
         // already failing: the start's own error is the one reported
       }
     };
+    await quietly(() => this.bridge?.close());
     await quietly(() => Promise.all(this.built.drivers.map((d) => d.stop())));
     await quietly(() => this.uplink?.stop());
     await quietly(() => Promise.all([...this.built.buses.values()].map((b) => b.close())));
@@ -246,8 +255,37 @@ export class Gateway {
         this.ingest(readings);
       });
     }
+    if (this.opts.bridge) await this.startBridge(this.opts.bridge);
     // Every configured bus, serial-protocol ones included (built.buses holds the Modbus ones only).
     logger.info({ devices: config.devices.length, buses: config.buses.length, store: config.store.path, broker: url && redactBrokerUrl(url) }, 'gateway started');
+  }
+
+  private async startBridge(where: { socketPath: string; group?: string }): Promise<void> {
+    const { config, profiles, logger } = this.opts;
+    const host = createBridgeHost({
+      config,
+      profiles,
+      buses: this.built.buses,
+      points: this.built.points,
+      logger: logger.child({ part: 'bridge' }),
+      ingest: (readings) => this.ingest(readings),
+      listen: (listener) => {
+        this.listeners.add(listener);
+        return () => this.listeners.delete(listener);
+      },
+    });
+    this.bridge = await startBridge({ ...where, host, logger: logger.child({ part: 'bridge' }) });
+  }
+
+  /** A listener's failure (a bridge bug) must never reach the pipeline. */
+  private tell(f: (l: BridgeListener) => void): void {
+    for (const l of this.listeners) {
+      try {
+        f(l);
+      } catch (e) {
+        this.opts.logger.error({ err: errorMessage(e) }, 'bridge listener failed; the gateway keeps running');
+      }
+    }
   }
 
   /** Before the drivers start: windows the previous run was killed in are rebuilt from the store. */
@@ -294,6 +332,7 @@ export class Gateway {
     const checked = readings.map((r) => this.quality.check(r));
     this.aggregator.add(checked);
     this.rawBatch.push(...checked);
+    if (this.listeners.size > 0) this.tell((l) => l.readings(checked));
     if (this.rawBatch.length >= this.rawBatchLimit) this.flushRaw();
   }
 
@@ -307,6 +346,7 @@ export class Gateway {
       uplink: this.uplink?.stats(),
       outbox: this.store?.count(),
       storeFault: this.writes?.fault(),
+      bridge: this.bridge?.stats(),
       held: this.writes?.held(),
     };
   }
@@ -347,6 +387,8 @@ export class Gateway {
     const { logger } = this.opts;
     clearInterval(this.flushTimer);
     clearInterval(this.closeTimer);
+    await this.bridge?.close();
+    this.bridge = undefined;
     await Promise.all(this.built.drivers.map((d) => d.stop()));
     const { held } = this.clock.stats();
     if (held > 0) logger.warn({ held }, 'clock never trusted: held readings discarded');
@@ -475,7 +517,10 @@ export class Gateway {
       for (const m of this.health.messages({ ...last, drops }, this.built.buses, this.store)) batch.push({ ...m, policy: this.policy });
     }
     this.writes?.enqueueAll(batch); // one commit for all of them (SD card wear)
-    for (const e of events) this.opts.onEvent?.(e);
+    for (const e of events) {
+      this.opts.onEvent?.(e);
+      if (e.type === 'summary' && this.listeners.size > 0) this.tell((l) => l.summary(e.summary));
+    }
     if (summaries.length > 0) this.uplink?.kick();
   }
 }
