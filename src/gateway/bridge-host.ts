@@ -16,7 +16,7 @@ import { FUNCTION_OF } from '../drivers/modbus/device-plan.js';
 import { writePoint } from '../drivers/modbus/write.js';
 import type { BridgeHost, BridgeListener, PointValue, RegisterRead } from '../bridge/host.js';
 
-export const MAX_BRIDGE_JOBS_PER_BUS = 4;
+export const MAX_BRIDGE_JOBS_PER_BUS = 2;
 /** A flow value stamped further ahead than this is refused (a flow's clock bug, not a reading). */
 const MAX_FUTURE_MS = 5_000;
 
@@ -80,6 +80,9 @@ export function createBridgeHost(deps: BridgeHostDeps): BridgeHost {
       if (!device || !isModbusDevice(device))
         throw new PasserelleError('E_WRITE_NOT_ALLOWED', `${deviceId}.${pointName}: only points of Modbus devices listed under writable can be written; nothing was sent`);
       const { profile } = modbusDevice(deviceId);
+      // Refused before taking a place on the line: a refusal never waits behind reads, nor answers BUSY.
+      if (!device.writable.includes(pointName))
+        throw new PasserelleError('E_WRITE_NOT_ALLOWED', `device ${deviceId}: point ${pointName} is not in the device's writable list; nothing was sent`);
       await onBus(device.bus, (bus) =>
         writePoint({ id: device.id, unit: device.unit, profile, writable: device.writable, bus, logger: deps.logger.child({ from: 'node-red' }) }, pointName, value),
       );

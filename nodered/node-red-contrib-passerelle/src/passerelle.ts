@@ -89,8 +89,7 @@ export = function register(RED: RED): void {
           .catch((e: unknown) => {
             const err = e instanceof BridgeError ? e : new BridgeError('E_BRIDGE', String(e));
             this.status(err.code === 'BUSY' ? { fill: 'yellow', shape: 'dot', text: 'BUSY' } : { fill: 'red', shape: 'dot', text: err.code });
-            msg.error = { code: err.code, message: err.message };
-            done(err);
+            done(err); // a Catch node gets msg.error.code (BUSY, E_WRITE_NOT_ALLOWED, ...)
           });
       });
     });
@@ -120,7 +119,7 @@ export = function register(RED: RED): void {
   requestNode(
     'passerelle point',
     (def, msg) => ({ op: 'point', device: pick(msg, 'device', def), point: pick(msg, 'point', def), value: Number(msg.payload), ...(typeof msg.ts === 'number' ? { ts: msg.ts } : {}) }),
-    () => null,
+    (_r, msg) => msg,
   );
 
   RED.nodes.registerType('passerelle in', function (this: Node, def: NodeDef) {
