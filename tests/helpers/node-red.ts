@@ -29,6 +29,8 @@ export interface NodeRedOptions {
   readonly socketPath: string;
   /** Another nodes directory (a stock install's userDir/node_modules is scanned anyway). */
   readonly nodesDir?: string | null;
+  /** Without Passerelle's settings key: a stock install, where the config node names the socket. */
+  readonly stock?: boolean;
 }
 
 export async function startNodeRed(opts: NodeRedOptions): Promise<NodeRedRuntime> {
@@ -41,7 +43,7 @@ export async function startNodeRed(opts: NodeRedOptions): Promise<NodeRedRuntime
     flowFile: join(opts.dir, 'flows.json'),
     credentialSecret: false,
     ...(opts.nodesDir === null ? {} : { nodesDir: [opts.nodesDir ?? NODE_MODULE_DIR] }),
-    passerelle: { socket: opts.socketPath },
+    ...(opts.stock ? {} : { passerelle: { socket: opts.socketPath } }),
     logging: { console: { level: 'warn', metrics: false, audit: false } },
     externalModules: { autoInstall: false, palette: { allowInstall: false }, modules: { allowInstall: false } },
     editorTheme: { tours: false, projects: { enabled: false } },
@@ -64,7 +66,7 @@ export async function startNodeRed(opts: NodeRedOptions): Promise<NodeRedRuntime
     await new Promise((r) => setTimeout(r, 200));
   }
   const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
-    const res = await fetch(`${url}${path}`, { method, headers: { 'content-type': 'application/json', ...headers }, body: body === undefined ? undefined : JSON.stringify(body) });
+    const res = await fetch(`${url}${path}`, { method, headers: { 'content-type': 'application/json', accept: 'application/json', ...headers }, body: body === undefined ? undefined : JSON.stringify(body) });
     const text = await res.text();
     if (!res.ok) throw new Error(`${method} ${path}: HTTP ${res.status} ${text}`);
     return text ? (JSON.parse(text) as unknown) : undefined;
