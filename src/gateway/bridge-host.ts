@@ -1,7 +1,8 @@
 /**
  * The gateway's side of the bridge contract (src/bridge/host.ts): what flows may ask, decided from the
  * site config. Flows share the line with polling through the same ModbusBus (demand priority), but at
- * most MAX_BRIDGE_JOBS_PER_BUS of their requests wait on one line: more are answered BUSY at once, so a
+ * most MAX_BRIDGE_JOBS_PER_BUS of their requests is on or waits for one line: more are answered BUSY at once (a
+ * poll then waits at most one flow transaction: bench/nodered.ts measures the jitter), so a
  * flow can neither fill the bus queue (which would refuse routine polls) nor wait without bound.
  * Points of the identifier and personal classes never reach flows: flows can send data anywhere.
  */
@@ -16,7 +17,7 @@ import { FUNCTION_OF } from '../drivers/modbus/device-plan.js';
 import { writePoint } from '../drivers/modbus/write.js';
 import type { BridgeHost, BridgeListener, PointValue, RegisterRead } from '../bridge/host.js';
 
-export const MAX_BRIDGE_JOBS_PER_BUS = 2;
+export const MAX_BRIDGE_JOBS_PER_BUS = 1;
 /** A flow value stamped further ahead than this is refused (a flow's clock bug, not a reading). */
 const MAX_FUTURE_MS = 5_000;
 

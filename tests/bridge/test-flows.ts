@@ -15,10 +15,10 @@ export function testFlows(): unknown[] {
     fn('count10', "global.set('ok10', (global.get('ok10') || 0) + 1); return null;", [[]]),
     catchOf('catch10', ['read10'], ['err10']),
     fn('err10', "const e = global.get('err10') || {}; e[msg.error.code] = (e[msg.error.code] || 0) + 1; global.set('err10', e); return null;", [[]]),
-    // A flood: 200 register reads at once.
+    // A flood: 60 register reads at once, over every bound (1 per line, 16 per client, 32 in the node).
+    // Kept small: Node-RED's own handling of many messages on a loaded machine is not what is measured.
     httpIn('floodIn', 'post', '/test/flood', ['floodFn']),
-    fn('floodFn', "global.set('flood', { at: Date.now(), busyAt: null, firstSentAt: null, ok: 0, busy: 0, other: 0 }); const out = []; for (let i = 0; i < 200; i++) out.push({ payload: i }); msg.payload = { started: true }; return [out, msg];", [['floodStamp'], ['floodOut']], 2),
-    fn('floodStamp', "const f = global.get('flood'); if (!f.firstSentAt) f.firstSentAt = Date.now(); return msg;", [['floodRead']]),
+    fn('floodFn', "global.set('flood', { at: Date.now(), busyAt: null, ok: 0, busy: 0, other: 0 }); const out = []; for (let i = 0; i < 60; i++) out.push({ payload: i }); msg.payload = { started: true }; return [out, msg];", [['floodRead'], ['floodOut']], 2),
     httpOut('floodOut'),
     { id: 'floodRead', type: 'passerelle read', z, name: '', gateway: 'gw', mode: 'registers', bus: 'line', unit: '1', fn: '3', address: '0', count: '3', x: 300, y: 200, wires: [['floodOk']] },
     fn('floodOk', "const f = global.get('flood'); f.ok++; return null;", [[]]),
