@@ -92,6 +92,7 @@ afterAll(async () => {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Results {
+  inTopics: Record<string, number>;
   ok10: number;
   err10: Record<string, number>;
   flood: { at: number; busyAt: number | null; ok: number; busy: number; other: number } | null;
@@ -121,6 +122,9 @@ describe('flows on a polled RTU line', () => {
     // The flow's reads went through (a loaded CI machine may slow the inject timer, not stop it).
     expect(r.ok10 - first.ok10).toBeGreaterThanOrEqual(20);
     expect(Object.keys(r.err10).filter((code) => code !== 'BUSY')).toEqual([]);
+    // A passerelle in node got the polled readings it asked for, and only those (not soil.temperature).
+    expect(Object.keys(r.inTopics)).toEqual(['soil.moisture']);
+    expect(r.inTopics['soil.moisture']! - (first.inTopics['soil.moisture'] ?? 0)).toBeGreaterThanOrEqual(4);
     // Polling: about one cycle a second, none failed, overran or skipped.
     expect(after.cycles! - before.cycles!).toBeGreaterThanOrEqual(5);
     expect(delta(before, after, ['failedCycles', 'overruns', 'skipped'])).toEqual({ failedCycles: 0, overruns: 0, skipped: 0 });

@@ -15,6 +15,9 @@ export function testFlows(): unknown[] {
     fn('count10', "global.set('ok10', (global.get('ok10') || 0) + 1); return null;", [[]]),
     catchOf('catch10', ['read10'], ['err10']),
     fn('err10', "const e = global.get('err10') || {}; e[msg.error.code] = (e[msg.error.code] || 0) + 1; global.set('err10', e); return null;", [[]]),
+    // Readings as they happen, filtered by the in node.
+    { id: 'inSoil', type: 'passerelle in', z, name: '', gateway: 'gw', kind: 'readings', match: 'soil.moisture', x: 100, y: 160, wires: [['inCount']] },
+    fn('inCount', "const t = global.get('inTopics') || {}; t[msg.topic] = (t[msg.topic] || 0) + 1; global.set('inTopics', t); return null;", [[]]),
     // A flood: 60 register reads at once, over every bound (1 per line, 16 per client, 32 in the node).
     // Kept small: Node-RED's own handling of many messages on a loaded machine is not what is measured.
     httpIn('floodIn', 'post', '/test/flood', ['floodFn']),
@@ -35,7 +38,7 @@ export function testFlows(): unknown[] {
     httpOut('opOut'),
     // What the flows saw.
     httpIn('resIn', 'get', '/test/results', ['resFn']),
-    fn('resFn', "msg.payload = { ok10: global.get('ok10') || 0, err10: global.get('err10') || {}, flood: global.get('flood') || null }; return msg;", [['resOut']]),
+    fn('resFn', "msg.payload = { inTopics: global.get('inTopics') || {}, ok10: global.get('ok10') || 0, err10: global.get('err10') || {}, flood: global.get('flood') || null }; return msg;", [['resOut']]),
     httpOut('resOut'),
   ];
 }
