@@ -132,6 +132,10 @@ function devicePoints(fields: Record<string, unknown>, known?: KnownProfiles): s
       const f = isRecord(fields.line) ? fields.line.fields : undefined;
       return isRecord(f) ? Object.keys(f) : undefined;
     }
+    case 'flow': {
+      const points = isRecord(fields.flow) && Array.isArray(fields.flow.points) ? fields.flow.points : [];
+      return points.flatMap((p) => (isRecord(p) && typeof p.name === 'string' ? [p.name] : []));
+    }
     default:
       return undefined;
   }

@@ -77,7 +77,7 @@ const tcpBusSchema = z.strictObject({
 
 export const busSchema = z.discriminatedUnion('type', [serialBusSchema, tcpBusSchema]);
 
-export const DEVICE_PROTOCOLS = ['modbus', 'tic', 'sdi12', 'line', 'mbus'] as const;
+export const DEVICE_PROTOCOLS = ['modbus', 'tic', 'sdi12', 'line', 'mbus', 'flow'] as const;
 
 const pointName = z.string().regex(/^[a-z0-9_]+$/, 'use lowercase letters, digits and _');
 
@@ -119,10 +119,36 @@ export const sdi12OptionsSchema = z.strictObject({
     .describe('Names of the values aD0!... returns, in order'),
 });
 
+/**
+ * A virtual device: values computed by Node-RED flows enter the pipeline as its points, through the
+ * bridge (src/bridge). Each point is declared like a sensor's, so it gets the same checks and policy.
+ */
+export const flowDeviceOptionsSchema = z.strictObject({
+  points: z
+    .array(
+      z.strictObject({
+        name: pointName,
+        unit: z.enum(SENML_UNITS).optional(),
+        class: z.enum(DATA_CLASSES),
+        measure: z.enum(['gauge', 'counter']).default('gauge'),
+        range: z.tuple([z.number(), z.number()]).optional().describe('Physical range [min, max]: a value outside is marked bad (range)'),
+      }),
+    )
+    .min(1)
+    .superRefine((points, ctx) => {
+      const seen = new Set<string>();
+      points.forEach((p, i) => {
+        if (seen.has(p.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `"${p.name}" is already the name of an earlier point` });
+        seen.add(p.name);
+      });
+    })
+    .describe('Points the flows may send; any other point name is refused by the bridge'),
+});
+
 export const deviceSchema = z
   .strictObject({
     id,
-    bus: id.describe('id of a bus in buses'),
+    bus: id.optional().describe('id of a bus in buses; none for a flow device'),
     protocol: z.enum(DEVICE_PROTOCOLS).default('modbus'),
     unit: z.number().int().min(0).max(255).optional().describe('Modbus unit (slave) id'),
     profile: z.string().min(1).optional().describe('Modbus: profile id from hardware/profiles; M-Bus: from hardware/profiles/mbus'),
@@ -140,12 +166,13 @@ export const deviceSchema = z
     sdi12: sdi12OptionsSchema.optional(),
     line: lineDeviceOptionsSchema.optional(),
     mbus: mbusDeviceOptionsSchema.optional().describe('M-Bus meter: primary address or secondary address'),
+    flow: flowDeviceOptionsSchema.optional().describe('Virtual device fed by Node-RED flows through the bridge (docs/node-red-bridge.md)'),
   })
   .superRefine((d, ctx) => {
-    const need = (key: 'unit' | 'profile' | 'sdi12' | 'line' | 'mbus', why: string) => {
+    const need = (key: 'unit' | 'profile' | 'sdi12' | 'line' | 'mbus' | 'flow' | 'bus', why: string) => {
       if (d[key] === undefined) ctx.addIssue({ code: 'custom', path: [key], message: `${key} is required ${why}` });
     };
-    const forbid = (key: 'unit' | 'profile' | 'tic' | 'sdi12' | 'line' | 'mbus') => {
+    const forbid = (key: 'unit' | 'profile' | 'tic' | 'sdi12' | 'line' | 'mbus' | 'flow' | 'bus') => {
       if (d[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: `${key} does not apply to a ${d.protocol} device` });
     };
     for (const name of Object.keys(d.pointPoll)) {
@@ -177,6 +204,14 @@ export const deviceSchema = z
       need('profile', 'for an M-Bus meter (hardware/profiles/mbus, or mbus-generic)');
       if (d.profile === 'mbus-generic' && !d.points) ctx.addIssue({ code: 'custom', path: ['points'], message: 'the generic M-Bus profile reads the points listed here (passerelle read --mbus shows their names)' });
     } else forbid('mbus');
+    if (d.protocol === 'flow') {
+      need('flow', 'for a flow device (its declared points)');
+      forbid('bus');
+      if (d.points) ctx.addIssue({ code: 'custom', path: ['points'], message: 'a flow device declares its points under flow.points' });
+    } else {
+      forbid('flow');
+      need('bus', `for a ${d.protocol} device`);
+    }
   });
 
 export const aggregationSchema = z.strictObject({
@@ -381,11 +416,14 @@ export type RemoteConfig = NonNullable<Config['remote']>;
 export type NoderedConfig = NonNullable<Config['nodered']>;
 
 /** A device of one protocol, with the fields the schema guarantees for it. */
-export type ModbusDeviceConfig = DeviceConfig & { protocol: 'modbus'; unit: number; profile: string };
-export type TicDeviceConfig = DeviceConfig & { protocol: 'tic' };
-export type Sdi12DeviceConfig = DeviceConfig & { protocol: 'sdi12'; sdi12: NonNullable<DeviceConfig['sdi12']> };
-export type LineDeviceConfig = DeviceConfig & { protocol: 'line'; line: NonNullable<DeviceConfig['line']> };
-export type MbusDeviceConfig = DeviceConfig & { protocol: 'mbus'; profile: string; mbus: NonNullable<DeviceConfig['mbus']> };
+/** Every protocol but flow has a bus (the schema requires it). */
+export type ModbusDeviceConfig = DeviceConfig & { protocol: 'modbus'; bus: string; unit: number; profile: string };
+export type TicDeviceConfig = DeviceConfig & { protocol: 'tic'; bus: string };
+export type Sdi12DeviceConfig = DeviceConfig & { protocol: 'sdi12'; bus: string; sdi12: NonNullable<DeviceConfig['sdi12']> };
+export type LineDeviceConfig = DeviceConfig & { protocol: 'line'; bus: string; line: NonNullable<DeviceConfig['line']> };
+export type MbusDeviceConfig = DeviceConfig & { protocol: 'mbus'; bus: string; profile: string; mbus: NonNullable<DeviceConfig['mbus']> };
+export type FlowDeviceConfig = DeviceConfig & { protocol: 'flow'; flow: NonNullable<DeviceConfig['flow']> };
 
 export const isModbusDevice = (d: DeviceConfig): d is ModbusDeviceConfig => d.protocol === 'modbus';
 export const modbusDevices = (c: Config): ModbusDeviceConfig[] => c.devices.filter(isModbusDevice);
+export const isFlowDevice = (d: DeviceConfig): d is FlowDeviceConfig => d.protocol === 'flow' && d.flow !== undefined;

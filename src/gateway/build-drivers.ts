@@ -5,7 +5,7 @@
 import { PasserelleError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { pointKey, type Driver, type PointInfo } from '../core/types.js';
-import { modbusDevices, type BusConfig, type Config, type DeviceConfig } from '../config/schema.js';
+import { isFlowDevice, modbusDevices, type BusConfig, type Config, type DeviceConfig } from '../config/schema.js';
 import type { Profile, ProfilePoint } from '../profiles/schema.js';
 import type { PointQuality } from '../pipeline/quality.js';
 import { ModbusBus } from '../bus/modbus-bus.js';
@@ -99,7 +99,19 @@ export function buildDrivers(config: Config, profiles: ReadonlyMap<string, Profi
     quality.push(checks);
   }
   for (const [key, expected] of serial.expectedPerWindow) expectedPerWindow.set(key, expected);
+  for (const p of flowPointInfos(config)) {
+    points.push(p);
+    // Flows push when they like: no expected count, no staleness, only the declared range.
+    quality.push({ device: p.device, point: p.point, measure: p.measure, range: p.range });
+  }
   return { buses, drivers, points, expectedPerWindow, quality };
+}
+
+/** The declared points of the virtual devices that flows feed through the bridge. */
+export function flowPointInfos(config: Config): PointInfo[] {
+  return config.devices.filter(isFlowDevice).flatMap((d) =>
+    d.flow.points.map((p) => ({ device: d.id, point: p.name, unit: p.unit, dataClass: p.class, measure: p.measure, range: p.range })),
+  );
 }
 
 /** TIC energy indexes have 9 digits: they roll over to 0 at 10^9 Wh. */

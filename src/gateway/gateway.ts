@@ -34,6 +34,8 @@ import { CrashRecovery } from './recovery.js';
 import { buildDrivers, type BuiltDrivers } from './build-drivers.js';
 import { readUplinkSecrets } from './uplink-options.js';
 import type { NodeRedHandle, NodeRedState } from '../nodered/start.js';
+import type { Bridge } from '../bridge/server.js';
+import type { BridgeListener } from '../bridge/host.js';
 
 /** Hard bound on the raw readings held in memory between two commits, whatever the site. */
 export const RAW_BATCH_MAX = 20_000;
@@ -68,6 +70,8 @@ export interface GatewayOptions {
   readonly isClockTrusted?: () => boolean;
   /** Flows copied into Node-RED's flow file when it has none (the demo's examples). */
   readonly noderedSeedFlows?: string;
+  /** The Node-RED bridge's Unix socket (docs/node-red-bridge.md); no bridge when absent. */
+  readonly bridge?: { readonly socketPath: string; readonly group?: string };
 }
 
 /**
@@ -78,7 +82,7 @@ export interface GatewayOptions {
 export function closeGrace(config: Config): number {
   const busOf = new Map(config.buses.map((b) => [b.id, b]));
   const budgets = config.devices.map((d) => {
-    const bus = busOf.get(d.bus);
+    const bus = d.bus === undefined ? undefined : busOf.get(d.bus);
     return (d.timeout ?? bus?.timeout ?? 1000) * ((d.retries ?? bus?.retries ?? 0) + 1);
   });
   return Math.min(config.aggregation.window / 2, Math.max(2000, 2 * Math.max(0, ...budgets)));
@@ -132,6 +136,9 @@ export class Gateway {
   private readonly firstCycles: Promise<void>[] = [];
   /** Raw readings held before a commit is forced (rawBatchLimit). */
   readonly rawBatchLimit: number;
+  /** The Node-RED bridge and who listens through it (readings after checks, closed summaries). */
+  private bridge?: Bridge;
+  private readonly listeners = new Set<BridgeListener>();
 
   constructor(private readonly opts: GatewayOptions) {
     const { config } = opts;
@@ -188,6 +195,7 @@ export class Gateway {
       }
     };
     await quietly(() => this.nodered?.stop());
+    await quietly(() => this.bridge?.close());
     await quietly(() => Promise.all(this.built.drivers.map((d) => d.stop())));
     await quietly(() => this.uplink?.stop());
     await quietly(() => Promise.all([...this.built.buses.values()].map((b) => b.close())));
@@ -252,6 +260,9 @@ export class Gateway {
         this.ingest(readings);
       });
     }
+    // The bridge first: Node-RED's nodes connect to its socket as soon as they start.
+    const bridge = this.opts.bridge ?? bridgeOfSite(config);
+    if (bridge) await this.startBridge(bridge);
     await this.startNodeRed();
     // Every configured bus, serial-protocol ones included (built.buses holds the Modbus ones only).
     logger.info({ devices: config.devices.length, buses: config.buses.length, store: config.store.path, broker: url && redactBrokerUrl(url) }, 'gateway started');
@@ -268,6 +279,36 @@ export class Gateway {
   /** Node-RED's state (running, restarting, crash-loop, no-password...), undefined when not configured. */
   noderedState(): NodeRedState | undefined {
     return this.nodered?.state();
+  }
+
+  /** Loaded only when flows may connect (a `nodered:` section enabled, or the option). */
+  private async startBridge(where: { socketPath: string; group?: string }): Promise<void> {
+    const { config, profiles, logger } = this.opts;
+    const [{ createBridgeHost }, { startBridge }] = await Promise.all([import('./bridge-host.js'), import('../bridge/server.js')]);
+    const host = createBridgeHost({
+      config,
+      profiles,
+      buses: this.built.buses,
+      points: this.built.points,
+      logger: logger.child({ part: 'bridge' }),
+      ingest: (readings) => this.ingest(readings),
+      listen: (listener) => {
+        this.listeners.add(listener);
+        return () => this.listeners.delete(listener);
+      },
+    });
+    this.bridge = await startBridge({ ...where, host, logger: logger.child({ part: 'bridge' }) });
+  }
+
+  /** A listener's failure (a bridge bug) must never reach the pipeline. */
+  private tell(f: (l: BridgeListener) => void): void {
+    for (const l of this.listeners) {
+      try {
+        f(l);
+      } catch (e) {
+        this.opts.logger.error({ err: errorMessage(e) }, 'bridge listener failed; the gateway keeps running');
+      }
+    }
   }
 
   /** Before the drivers start: windows the previous run was killed in are rebuilt from the store. */
@@ -314,6 +355,7 @@ export class Gateway {
     const checked = readings.map((r) => this.quality.check(r));
     this.aggregator.add(checked);
     this.rawBatch.push(...checked);
+    if (this.listeners.size > 0) this.tell((l) => l.readings(checked));
     if (this.rawBatch.length >= this.rawBatchLimit) this.flushRaw();
   }
 
@@ -327,6 +369,7 @@ export class Gateway {
       uplink: this.uplink?.stats(),
       outbox: this.store?.count(),
       storeFault: this.writes?.fault(),
+      bridge: this.bridge?.stats(),
       held: this.writes?.held(),
       nodered: this.nodered?.state(),
     };
@@ -369,8 +412,10 @@ export class Gateway {
     const { logger } = this.opts;
     clearInterval(this.flushTimer);
     clearInterval(this.closeTimer);
-    // Flows first: they read through the gateway, which is about to stop.
+    // Flows first: they read through the gateway, which is about to stop; then their socket.
     await this.nodered?.stop();
+    await this.bridge?.close();
+    this.bridge = undefined;
     await Promise.all(this.built.drivers.map((d) => d.stop()));
     const { held } = this.clock.stats();
     if (held > 0) logger.warn({ held }, 'clock never trusted: held readings discarded');
@@ -508,7 +553,17 @@ export class Gateway {
     // One commit for all of them and the window mark (SD card wear; a crash cannot split them).
     const mark = this.markToSave();
     if (this.writes?.enqueueAll(batch, mark) && mark !== undefined) this.savedMark = mark;
-    for (const e of events) this.opts.onEvent?.(e);
+    for (const e of events) {
+      this.opts.onEvent?.(e);
+      if (e.type === 'summary' && this.listeners.size > 0) this.tell((l) => l.summary(e.summary));
+    }
     if (summaries.length > 0) this.uplink?.kick();
   }
+}
+
+/** The bridge socket of a site whose Node-RED is enabled: the Passerelle nodes' only way to the gateway. */
+function bridgeOfSite(config: Config): { socketPath: string; group?: string } | undefined {
+  const nodered = config.nodered;
+  if (!nodered?.enabled) return undefined;
+  return { socketPath: nodered.socket, ...(nodered.socketGroup !== undefined && { group: nodered.socketGroup }) };
 }

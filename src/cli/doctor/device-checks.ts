@@ -15,6 +15,7 @@ export async function deviceFindings(config: Config, profiles: ReadonlyMap<strin
   const findings: Finding[] = [];
   const buses = new Map(config.buses.map((b) => [b.id, b]));
   for (const device of config.devices) {
+    if (device.bus === undefined) continue; // a flow's virtual device has no line to probe
     const bus = buses.get(device.bus);
     if (!bus || brokenBuses.has(bus.id)) continue; // the port's own finding says why
     if (device.protocol === 'modbus') findings.push(await modbusFinding(device, bus, profiles));

@@ -20,7 +20,8 @@ export interface SitePlanBus {
 
 export interface SitePlanDevice {
   readonly id: string;
-  readonly bus: string;
+  /** Absent only for a flow device (virtual: no line). */
+  readonly bus?: string;
   /** Absent means modbus. Other protocols (TIC, SDI-12, ...) own their port: their bus is not planned. */
   readonly protocol?: string;
   /** Required for Modbus devices (the validated config guarantees it). */
@@ -92,6 +93,7 @@ export function lineTimingOf(bus: SitePlanBus): LineTiming {
 
 export function planSite(input: SitePlanInput, profiles: ReadonlyMap<string, Profile>): SitePlan {
   for (const d of input.devices) {
+    if (protocolOf(d) === 'flow') continue;
     if (!input.buses.some((b) => b.id === d.bus)) throw new PasserelleError('E_CONFIG_BUS', `device ${d.id}: no bus "${d.bus}"`);
   }
   const buses: BusPlan[] = [];

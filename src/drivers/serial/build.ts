@@ -21,7 +21,7 @@ export const isLineDevice = (d: DeviceConfig): d is LineDeviceConfig => d.protoc
 
 /** Buses that a serial line protocol owns (no Modbus traffic may go there). */
 export function serialProtocolBusIds(config: Config): Set<string> {
-  return new Set(config.devices.filter((d) => d.protocol !== 'modbus').map((d) => d.bus));
+  return new Set(config.devices.flatMap((d) => (d.protocol !== 'modbus' && d.bus !== undefined ? [d.bus] : [])));
 }
 
 export interface BuiltSerialDrivers {
