@@ -64,7 +64,7 @@ run_in_namespace() {
 if [ "${1:-}" = --checks ]; then
   root="$2"
   in_root() { chroot "$root" "$@"; }
-  as_gateway() { chroot "$root" setpriv --reuid=passerelle --regid=passerelle --init-groups "$@"; }
+  as_gateway() { chroot "$root" setpriv --reuid=passerelle --regid=passerelle --init-groups env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin "$@"; }
   owner_mode() { in_root stat -c '%U:%G %a' "$1"; }
   expect_owner_mode() { [ "$(owner_mode "$1")" = "$2" ] || fail "$1 is $(owner_mode "$1"), expected $2"; }
   pids=()
@@ -115,7 +115,10 @@ if [ "${1:-}" = --checks ]; then
   done
   summary="$root/tmp/summary"
   mosquitto_sub -h 127.0.0.1 -p 1883 -t 'passerelle/demo-school/gw-demo/summary' -C 1 -W 240 >"$summary" & sub=$!
-  as_gateway env CREDENTIALS_DIRECTORY="$creds" passerelle run --config /etc/passerelle/site.yaml --log-level info >"$root/tmp/gateway.log" 2>&1 &
+  # Not through as_gateway: $! must be the gateway's own pid (chroot, setpriv and env exec), not a subshell's.
+  # A clean environment, as systemd gives a service.
+  chroot "$root" setpriv --reuid=passerelle --regid=passerelle --init-groups env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+    CREDENTIALS_DIRECTORY="$creds" passerelle run --config /etc/passerelle/site.yaml --log-level info >"$root/tmp/gateway.log" 2>&1 &
   gw=$!
   pids+=("$gw")
   wait "$sub" || { tail -20 "$root/tmp/gateway.log"; fail "no summary on the broker within 240 s"; }
