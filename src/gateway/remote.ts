@@ -53,8 +53,11 @@ export class GatewayRuntime implements RemoteRuntime {
   async run(config: Config): Promise<void> {
     if (this.current && JSON.stringify(this.current) === JSON.stringify(config)) return;
     const previous = this.current;
-    await this.gateway?.stop();
+    // Detached first: a gateway that is stopping is not the one running (systemd's watchdog then
+    // counts a restart, not a stall).
+    const stopping = this.gateway;
     this.gateway = undefined;
+    await stopping?.stop();
     const gateway = new Gateway({ ...this.base, config });
     this.current = config;
     await gateway.start();
@@ -111,6 +114,8 @@ export async function startRemoteGateway(
   gatewayId: string,
   profiles: ReadonlyMap<string, Profile>,
   logger: Logger,
+  /** Called after each gateway start (systemd notify: READY, STATUS). */
+  onStarted?: (runtime: GatewayRuntime, agent: RemoteAgent) => void,
 ): Promise<RemoteGateway> {
   const log = logger.child({ part: 'remote' });
   const known = knownProfiles(profiles);
@@ -138,6 +143,7 @@ export async function startRemoteGateway(
     },
   });
   const runtime = new GatewayRuntime({ profiles, logger }, async (config, previous) => {
+    if (agent) onStarted?.(runtime, agent);
     const conn = channelConnection(config);
     if (!previous || uplinkChanges(previous.uplink, config.uplink).length > 0) if (conn) await channel.start(conn);
   });

@@ -1,15 +1,17 @@
 import { formatIssue } from '../../config/index.js';
 import { createLogger } from '../../core/logger.js';
-import { errorMessage } from '../../core/errors.js';
 import { Gateway } from '../../gateway/gateway.js';
 import { stopOnSignals } from '../../gateway/lifecycle.js';
-import { notifierFromEnv, startWatchdog, statusLine, watchdogIntervalMs } from '../../gateway/sd-notify.js';
+import type { GatewayRuntime } from '../../gateway/remote.js';
+import { serviceNotifications } from '../../gateway/service-notify.js';
+import type { RemoteAgent } from '../../remote/agent.js';
 import { lineBudgetWarnings, loadSite } from '../load-site.js';
 
 /**
  * `passerelle run --config FILE`: the gateway in production, structured logs on stdout. Under a
  * `Type=notify` unit: READY once every Modbus device has had its first poll cycle, WATCHDOG while the
- * gateway makes progress, STOPPING on SIGTERM (src/gateway/sd-notify.ts).
+ * gateway makes progress, STOPPING on SIGTERM (src/gateway/service-notify.ts); under remote
+ * configuration the same for whichever config runs, STATUS saying when a config is on trial.
  */
 export async function runCommand(file: string, logLevel: string): Promise<void> {
   const site = await loadSite(file);
@@ -19,26 +21,42 @@ export async function runCommand(file: string, logLevel: string): Promise<void> 
   if (config.remote) {
     // Signed remote pushes: the agent decides which config runs (docs/remote-config.md).
     const { startRemoteGateway } = await import('../../gateway/remote.js');
-    const remote = await startRemoteGateway(file, config.remote, config.gateway.id, profiles, logger);
-    stopOnSignals(() => remote.stop(), (msg) => logger.info(msg));
+    let runtime: GatewayRuntime | undefined;
+    let agent: RemoteAgent | undefined;
+    const service = serviceNotifications(process.env, { gateway: () => runtime?.running, note: () => trialNote(agent) }, logger);
+    const remote = await startRemoteGateway(file, config.remote, config.gateway.id, profiles, logger, (r, a) => {
+      runtime = r;
+      agent = a;
+      if (r.running) service?.started(r.running);
+    });
+    stopOnSignals(
+      async () => {
+        service?.stopping();
+        await remote.stop();
+        await service?.idle();
+      },
+      (msg) => logger.info(msg),
+    );
     return;
   }
   const gateway = new Gateway({ config, profiles, logger });
-  const notifier = notifierFromEnv(process.env, undefined, (e) => logger.warn({ err: errorMessage(e) }, 'systemd notification failed'));
-  let stopWatchdog = () => undefined as void;
+  const service = serviceNotifications(process.env, { gateway: () => gateway }, logger);
   stopOnSignals(
     async () => {
-      stopWatchdog();
-      notifier?.send({ STOPPING: '1', STATUS: 'stopping: flushing and closing' });
+      service?.stopping();
       await gateway.stop();
-      await notifier?.idle();
+      await service?.idle();
     },
     (msg) => logger.info(msg),
   );
   await gateway.start();
-  if (!notifier) return;
-  await gateway.firstCycle();
-  notifier.send({ READY: '1', STATUS: statusLine(gateway.statusLine()) });
-  const interval = watchdogIntervalMs(process.env);
-  if (interval) stopWatchdog = startWatchdog(notifier, interval, { stalled: () => gateway.stalled(), status: () => gateway.statusLine() }, (why) => logger.error({ why }, 'no progress: watchdog ping withheld'));
+  service?.started(gateway);
+}
+
+/** STATUS during a remote config trial says so: a restart or a rollback then reads as expected. */
+function trialNote(agent: RemoteAgent | undefined): string | undefined {
+  const status = agent?.status();
+  if (status?.state !== 'trial') return undefined;
+  const { seq, source } = status.running;
+  return `config trial (${seq === null ? `${source} file` : `seq ${seq}`})`;
 }
