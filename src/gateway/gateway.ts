@@ -472,7 +472,8 @@ export class Gateway {
     if (last) {
       const drops = { raw: last.drops?.raw ?? 0, summaries: last.drops?.summaries ?? 0, points: this.pointsCut };
       this.pointsCut = 0;
-      for (const m of this.health.messages({ ...last, drops }, this.built.buses, this.store)) batch.push({ ...m, policy: this.policy });
+      const serial = this.built.drivers.filter((d) => !(d instanceof ModbusDeviceDriver));
+      for (const m of this.health.messages({ ...last, drops }, this.built.buses, this.store, serial)) batch.push({ ...m, policy: this.policy });
     }
     this.writes?.enqueueAll(batch); // one commit for all of them (SD card wear)
     for (const e of events) this.opts.onEvent?.(e);

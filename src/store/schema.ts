@@ -118,6 +118,17 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
     inTransaction: moveRowsToBatches,
   },
+  {
+    version: 6,
+    description: 'summaries the broker refused for good, set aside',
+    sql: `
+      -- PUBACK reason >= 0x80 (not authorised, topic invalid, ...): never sent again, kept for the audit trail
+      ALTER TABLE outbox ADD COLUMN refused_at INTEGER;
+      ALTER TABLE outbox ADD COLUMN refused_reason INTEGER;
+      DROP INDEX outbox_pending;
+      CREATE INDEX outbox_pending ON outbox (created_at, id) WHERE delivered_at IS NULL AND refused_at IS NULL;
+    `,
+  },
 ];
 
 /** Rows read per step when moving version-2 readings into batches: bounds the memory of the migration. */

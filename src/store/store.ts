@@ -216,6 +216,22 @@ export class Store implements Outbox {
     });
   }
 
+  /**
+   * Sets aside a message the broker refused for good: written at once (a rare event, and a resend after a
+   * restart would be refused again), counted, kept for the audit grace period like a delivered one.
+   */
+  refuse(id: string, reasonCode: number): void {
+    this.run('refuse', () => {
+      if (this.deferredAcks.has(id)) return;
+      this.write(() => this.outbox.refuse(id, reasonCode, this.now()));
+    });
+  }
+
+  /** Messages the broker refused for good, still kept for the audit trail. */
+  refusedCount(): number {
+    return this.run('count refused', () => this.outbox.refusedCount());
+  }
+
   /** Pending (undelivered) messages. */
   count(): number {
     return this.run('count', () => this.outbox.count() - this.deferredAcks.size);
