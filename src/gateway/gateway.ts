@@ -12,6 +12,7 @@
  * the broker takes within the stop budget, publish `offline`, close buses and the store.
  */
 import type { Logger } from '../core/logger.js';
+import type { LedgerDelta } from '../core/ledger.js';
 import type { OutboxMessage } from '../core/outbox.js';
 import { pointKey, type Reading, type WindowSummary } from '../core/types.js';
 import type { Config } from '../config/schema.js';
@@ -30,6 +31,7 @@ import { MqttUplink, buildWindowMessages, summaryTopic } from '../uplink/mqtt-up
 import { policyHash } from '../uplink/policy.js';
 import { ModbusDeviceDriver } from '../drivers/modbus/modbus-driver.js';
 import { HealthReporter } from './health.js';
+import { windowLedger } from './ledger-figures.js';
 import { CrashRecovery } from './recovery.js';
 import { buildDrivers, type BuiltDrivers } from './build-drivers.js';
 import { readUplinkSecrets } from './uplink-options.js';
@@ -123,6 +125,7 @@ export class Gateway {
   private readonly policy: string;
   private lastCloseTickAt = 0;
   private windowsClosed = 0;
+  private ledgerPolicyNoted = false;
   /** Resolves once every Modbus device has ended its first poll cycle (answered or not). */
   private readonly firstCycles: Promise<void>[] = [];
   /** Raw readings held before a commit is forced (rawBatchLimit). */
@@ -206,6 +209,7 @@ export class Gateway {
       deliveredGraceMs: config.store.deliveredGrace,
       maxBytes: config.store.maxBytes,
       maxOutboxBytes: config.store.maxOutboxBytes,
+      timeZone: config.site.timezone,
     });
     this.writes = new WriteBuffer({ target: this.store, logger: storeLogger, onRecovered: () => this.uplink?.kick() });
     this.dropBacklogOfOtherPolicies(storeLogger);
@@ -349,7 +353,10 @@ export class Gateway {
     clearInterval(this.closeTimer);
     await Promise.all(this.built.drivers.map((d) => d.stop()));
     const { held } = this.clock.stats();
-    if (held > 0) logger.warn({ held }, 'clock never trusted: held readings discarded');
+    if (held > 0) {
+      logger.warn({ held }, 'clock never trusted: held readings discarded');
+      this.noteLedgerQuietly(Date.now(), { clockHeldDiscarded: held });
+    }
     this.flushRaw();
     if (this.clock.trusted) this.enqueue(this.aggregator.flushAll(Date.now()));
     this.saveWindowMark();
@@ -441,6 +448,17 @@ export class Gateway {
     }
   }
 
+  /** The ledger rides on the window's commit (Store.noteLedger); the policy is recorded once per run. */
+  private noteLedgerQuietly(ts: number, delta: LedgerDelta): void {
+    try {
+      const policy = this.ledgerPolicyNoted ? undefined : { hash: this.policy, json: JSON.stringify(this.opts.config.policy) };
+      this.store?.noteLedger(ts, delta, policy);
+      this.ledgerPolicyNoted = true;
+    } catch (e) {
+      this.opts.logger.warn({ err: errorMessage(e) }, 'daily ledger not updated');
+    }
+  }
+
   /** Logs once while the clock is not trusted, and once when it is. */
   private reportClockTrust(): void {
     const state = this.clock.trusted ? 'trusted' : 'waiting';
@@ -465,6 +483,7 @@ export class Gateway {
       const messages = this.buildMessages(summary, topic).map((m) => ({ ...m, policy: this.policy }));
       batch.push(...messages);
       events.push({ type: 'summary', summary, messages });
+      this.noteLedgerQuietly(summary.start, { ...windowLedger(summary, config.policy), policies: [this.policy] });
       const bytes = messages.reduce((n, m) => n + m.payload.length, 0);
       this.opts.logger.info({ start: new Date(summary.start).toISOString(), points: summary.points.length, messages: messages.length, bytes }, 'window closed');
     }

@@ -74,7 +74,9 @@ export class OutboxTable implements Outbox {
     this.deleteNotUnder = db.prepare<[string]>('DELETE FROM outbox WHERE delivered_at IS NULL AND refused_at IS NULL AND (policy IS NULL OR policy <> ?)');
     this.markDelivered = db.prepare<[number, string]>('UPDATE outbox SET delivered_at = ? WHERE id = ? AND delivered_at IS NULL AND refused_at IS NULL');
     this.countPending = db.prepare<[], number>('SELECT count(*) FROM outbox WHERE delivered_at IS NULL AND refused_at IS NULL').pluck();
-    this.selectPending = db.prepare<[string], number>('SELECT 1 FROM outbox WHERE id = ? AND delivered_at IS NULL AND refused_at IS NULL').pluck();
+    this.selectPending = db.prepare<[string], number>(
+      'SELECT length(payload) FROM outbox WHERE id = ? AND delivered_at IS NULL AND refused_at IS NULL',
+    ).pluck();
     this.sumPendingBytes = db.prepare<[], number>('SELECT total(length(payload)) FROM outbox WHERE delivered_at IS NULL AND refused_at IS NULL').pluck();
     this.deleteOldestPending = db.prepare<[number]>(
       `DELETE FROM outbox WHERE id IN
@@ -134,6 +136,11 @@ export class OutboxTable implements Outbox {
 
   isPending(id: string): boolean {
     return this.selectPending.get(id) !== undefined;
+  }
+
+  /** Payload bytes of a pending message; undefined when it is not pending. */
+  pendingSize(id: string): number | undefined {
+    return this.selectPending.get(id);
   }
 
   count(): number {
