@@ -16,6 +16,7 @@ import { registerReadCommand } from './commands/read.js';
 import { registerScanCommand } from './commands/scan.js';
 import { registerPortsCommand } from './commands/ports.js';
 import { registerFleetCommands } from './commands/fleet-commands.js';
+import { registerReportCommand } from './commands/report.js';
 
 const logLevel = () =>
   new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info');
@@ -78,6 +79,7 @@ registerScanCommand(program);
 registerReadCommand(program);
 registerPortsCommand(program);
 registerFleetCommands(program);
+registerReportCommand(program);
 
 const keys = program.command('keys').description('manage the store key');
 keys
@@ -101,7 +103,7 @@ program
 const EXIT_INPUT = 1;
 const EXIT_OUTSIDE = 2;
 const EXIT_BUG = 70;
-const INPUT_ERRORS = new Set(['E_CLI_USAGE', 'E_CLI_IDS', 'E_CLI_ADDRESS', 'E_CONFIG']);
+const INPUT_ERRORS = new Set(['E_CLI_USAGE', 'E_CLI_IDS', 'E_CLI_ADDRESS', 'E_CONFIG', 'E_REPORT_DATE']);
 
 program.parseAsync().catch((e: unknown) => {
   if (e instanceof CliExit || e instanceof ConfigRejected) {
