@@ -32,6 +32,8 @@ import { policyHash } from '../uplink/policy.js';
 import { ModbusDeviceDriver } from '../drivers/modbus/modbus-driver.js';
 import { HealthReporter } from './health.js';
 import { windowLedger } from './ledger-figures.js';
+import { GatewayStatus } from './status-source.js';
+import type { StatusServer } from '../status/server.js';
 import { CrashRecovery } from './recovery.js';
 import { buildDrivers, type BuiltDrivers } from './build-drivers.js';
 import { readUplinkSecrets } from './uplink-options.js';
@@ -126,6 +128,9 @@ export class Gateway {
   private lastCloseTickAt = 0;
   private windowsClosed = 0;
   private ledgerPolicyNoted = false;
+  /** The status page's view of the gateway, when `status:` is configured. */
+  private readonly status?: GatewayStatus;
+  private statusServer?: StatusServer;
   /** Resolves once every Modbus device has ended its first poll cycle (answered or not). */
   private readonly firstCycles: Promise<void>[] = [];
   /** Raw readings held before a commit is forced (rawBatchLimit). */
@@ -140,6 +145,17 @@ export class Gateway {
     this.policy = policyHash(config.policy);
     this.rawBatchLimit = rawBatchLimit(config, this.built.expectedPerWindow);
     this.health = new HealthReporter(config, opts.logger, () => this.clock.trusted);
+    if (config.status) {
+      this.status = new GatewayStatus({
+        config,
+        points: this.built.points,
+        expectedPerWindow: this.built.expectedPerWindow,
+        buses: this.built.buses,
+        serial: this.built.drivers.filter((d) => !(d instanceof ModbusDeviceDriver)),
+        store: () => this.store,
+        clock: () => ({ trusted: this.clock.trusted, held: this.clock.stats().held }),
+      });
+    }
     this.aggregator = new Aggregator({
       site: config.site.id,
       gateway: config.gateway.id,
@@ -154,6 +170,11 @@ export class Gateway {
       maxHeld: config.site.clock.maxHeld,
       releaseFrom: releaseFromPreviousWindow(config.aggregation.window, config.site.timezone, () => this.aggregator.acceptsFrom()),
     });
+  }
+
+  /** The status page's address once started (`status:` configured), e.g. http://127.0.0.1:8780/. */
+  get statusUrl(): string | undefined {
+    return this.statusServer?.url;
   }
 
   get brokerUrl(): string | undefined {
@@ -185,6 +206,8 @@ export class Gateway {
         // already failing: the start's own error is the one reported
       }
     };
+    await quietly(() => this.statusServer?.close());
+    this.statusServer = undefined;
     await quietly(() => Promise.all(this.built.drivers.map((d) => d.stop())));
     await quietly(() => this.uplink?.stop());
     await quietly(() => Promise.all([...this.built.buses.values()].map((b) => b.close())));
@@ -232,11 +255,17 @@ export class Gateway {
           // One line per message, so the journal shows that data leaves (and how much).
           logger.info({ topic: message.topic, bytes }, 'published');
           this.opts.onEvent?.({ type: 'published', message, bytes });
+          this.status?.noteSent(message, bytes);
         },
       });
       await this.uplink.start();
     } else {
       logger.warn('no broker configured: summaries stay in the outbox');
+    }
+    if (config.status && this.status) {
+      // Loaded only when configured: a gateway without a page never loads node:https or the page.
+      const { startStatusServer } = await import('../status/server.js');
+      this.statusServer = await startStatusServer(config.status, this.status, config.site.id, logger.child({ part: 'status' }));
     }
     this.running = true;
     this.flushTimer = setInterval(() => this.flushRaw(), config.store.commitInterval);
@@ -296,6 +325,7 @@ export class Gateway {
       this.saveWindowMark();
     }
     const checked = readings.map((r) => this.quality.check(r));
+    this.status?.noteReadings(checked);
     this.aggregator.add(checked);
     this.rawBatch.push(...checked);
     if (this.rawBatch.length >= this.rawBatchLimit) this.flushRaw();
@@ -351,6 +381,8 @@ export class Gateway {
     const { logger } = this.opts;
     clearInterval(this.flushTimer);
     clearInterval(this.closeTimer);
+    await this.statusServer?.close();
+    this.statusServer = undefined;
     await Promise.all(this.built.drivers.map((d) => d.stop()));
     const { held } = this.clock.stats();
     if (held > 0) {
@@ -483,6 +515,7 @@ export class Gateway {
       const messages = this.buildMessages(summary, topic).map((m) => ({ ...m, policy: this.policy }));
       batch.push(...messages);
       events.push({ type: 'summary', summary, messages });
+      this.status?.noteWindow(summary);
       this.noteLedgerQuietly(summary.start, { ...windowLedger(summary, config.policy), policies: [this.policy] });
       const bytes = messages.reduce((n, m) => n + m.payload.length, 0);
       this.opts.logger.info({ start: new Date(summary.start).toISOString(), points: summary.points.length, messages: messages.length, bytes }, 'window closed');
