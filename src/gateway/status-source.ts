@@ -98,10 +98,12 @@ export class GatewayStatus implements StatusSource {
           requests: s.transactions,
           queued: s.queued,
           errors: Object.fromEntries(
-            Object.entries(s.units).map(([unit, u]) => [
-              unit,
-              nonZero({ timeouts: u.timeouts, crc: u.crc, short: u.short, garbled: u.garbled, disconnected: u.disconnected, unavailable: u.unavailable, ...prefixed('exception ', u.exceptions) }),
-            ]),
+            Object.entries(s.units)
+              .map(([unit, u]) => [
+                unit,
+                nonZero({ timeouts: u.timeouts, crc: u.crc, short: u.short, garbled: u.garbled, disconnected: u.disconnected, unavailable: u.unavailable, ...prefixed('exception ', u.exceptions) }),
+              ] as const)
+              .filter(([, errors]) => Object.keys(errors).length > 0),
           ),
         };
       }),
@@ -114,7 +116,7 @@ export class GatewayStatus implements StatusSource {
           ...(r && { value: r.value, quality: r.quality, ts: r.ts, ...(r.reason !== undefined && { reason: r.reason }) }),
         };
       }),
-      window: { start: this.windowStart, end: this.windowStart + windowMs, completeness: expected >= 1 ? Math.min(1, good / expected) : null },
+      window: { start: this.windowStart, end: this.windowStart + windowMs, completeness: expected > 0 ? Math.min(1, good / expected) : null },
       outbox: { pending: quietly(() => store?.count()) ?? 0, refused: quietly(() => store?.refusedCount()) ?? 0, ...(this.lastDeliveryAt !== undefined && { lastDeliveryAt: this.lastDeliveryAt }) },
       store: {
         bytes: quietly(() => store?.sizeBytes()) ?? 0,
