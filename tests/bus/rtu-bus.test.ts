@@ -146,7 +146,7 @@ describe('serial open errors', () => {
     const bus = busOn('/dev/ttyUSB-passerelle-missing');
     const err = await bus.read(1, 3, 0, 1).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'E_SERIAL_NOT_FOUND', reason: 'disconnected' });
-    expect((err as Error).message).toContain('is the adapter plugged in? ls /dev/serial/by-id');
+    expect((err as Error).message).toContain('is the USB adapter plugged in? (ls /dev/serial/by-id)');
     expect(bus.stats().units[1]).toMatchObject({ unavailable: 1, requests: 0 });
     await bus.close();
   });

@@ -41,9 +41,9 @@ describe('parseAddress', () => {
 describe('explainOpenFailure', () => {
   const serial = { type: 'serial', port: '/dev/ttyUSB0', baud: 9600, parity: 'none', dataBits: 8, stopBits: 1 } as const;
   const cases: [string, string, RegExp][] = [
-    ['Error: No such file or directory, cannot open /dev/ttyUSB0', 'E_SERIAL_NO_PORT', /is the adapter plugged in/],
+    ['Error: No such file or directory, cannot open /dev/ttyUSB0', 'E_SERIAL_NOT_FOUND', /is the USB adapter plugged in/],
     ['Error: Permission denied, cannot open /dev/ttyUSB0', 'E_SERIAL_PERMISSION', /dialout group/],
-    ['Error Resource temporarily unavailable Cannot lock port', 'E_SERIAL_BUSY', /in use by another program/],
+    ['Error Resource temporarily unavailable Cannot lock port', 'E_SERIAL_BUSY', /busy: another program holds it, the gateway perhaps/],
     ['Error: Inappropriate ioctl for device setting custom baud rate of 9600', 'E_SERIAL_NOT_TTY', /not a serial port/],
   ];
   for (const [message, code, text] of cases) {

@@ -111,7 +111,7 @@ describe('passerelle scan --port (RTU simulator on a pty, 9600 8N1)', () => {
   it('says the port does not exist', async () => {
     const r = await runCli(['scan', '--port', '/dev/ttyUSB-passerelle-test', '--ids', '1']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('no such serial port /dev/ttyUSB-passerelle-test; is the adapter plugged in? (ls /dev/serial/by-id)');
+    expect(r.stderr).toContain('no such serial port /dev/ttyUSB-passerelle-test; is the USB adapter plugged in? (ls /dev/serial/by-id)');
   });
 
   const canSwitchUser = process.getuid?.() === 0 && existsSync('/usr/bin/setpriv');
@@ -123,7 +123,7 @@ describe('passerelle scan --port (RTU simulator on a pty, 9600 8N1)', () => {
         wrapper: ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'],
       });
       expect(r.code).toBe(2);
-      expect(r.stderr).toContain(`permission denied on ${device}: add your user to the dialout group`);
+      expect(r.stderr).toContain(`permission denied on ${device}: add your user (or the gateway's) to the dialout group`);
     } finally {
       await pair.close();
     }

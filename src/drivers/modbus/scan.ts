@@ -10,11 +10,12 @@
  * the same identify registers (SDM630 and SDM120) are told apart the same way: most plausible points wins,
  * then the larger share of the profile.
  */
+import { describeSerialOpenError } from '../../bus/serial-errors.js';
 import { accessSync, constants } from 'node:fs';
 import { silentLogger } from '../../core/logger.js';
 import { PasserelleError, errorMessage } from '../../core/errors.js';
 import { ModbusBus } from '../../bus/modbus-bus.js';
-import { ModbusFailure, describeEndpoint, type Endpoint } from '../../bus/modbus-client.js';
+import { ModbusFailure, type Endpoint } from '../../bus/modbus-client.js';
 import type { Profile, ProfilePoint } from '../../profiles/schema.js';
 import { decodePoint } from './codec.js';
 import { FUNCTION_OF, planDevice, pointWidth } from './device-plan.js';
@@ -235,20 +236,8 @@ export function explainOpenFailure(endpoint: Endpoint, err: unknown): Passerelle
   const where = endpoint.type === 'serial' ? endpoint.port : `${endpoint.host}:${endpoint.port}`;
   const fail = (code: string, message: string) => new PasserelleError(code, message, false, { cause: err });
   if (endpoint.type === 'serial') {
-    if (/ENOENT|No such file/i.test(text)) {
-      return fail('E_SERIAL_NO_PORT', `no such serial port ${where}; is the adapter plugged in? (ls /dev/serial/by-id)`);
-    }
-    if (/EACCES|Permission denied/i.test(text)) {
-      return fail(
-        'E_SERIAL_PERMISSION',
-        `permission denied on ${where}: add your user to the dialout group (sudo usermod -aG dialout $USER), then log out and in again`,
-      );
-    }
-    if (/lock|EBUSY|busy|temporarily unavailable/i.test(text)) {
-      return fail('E_SERIAL_BUSY', `${where} is in use by another program (is the gateway running? stop it before scanning)`);
-    }
-    if (/Inappropriate ioctl|ENOTTY/i.test(text)) return fail('E_SERIAL_NOT_TTY', `${where} is not a serial port`);
-    return fail('E_SERIAL_OPEN', `cannot open ${describeEndpoint(endpoint)}: ${errorMessage(err)}`);
+    const problem = describeSerialOpenError(where, err);
+    return fail(problem.code, problem.message);
   }
   if (/ECONNREFUSED/i.test(text)) return fail('E_TCP_REFUSED', `nothing listens on ${where} (check the gateway's address and port, usually 502)`);
   if (/ENOTFOUND|EAI_AGAIN/i.test(text)) return fail('E_TCP_HOST', `unknown host in ${where}`);

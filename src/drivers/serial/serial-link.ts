@@ -7,8 +7,9 @@
  * A pty or some adapters never report that the far end went away; for push protocols `silenceMs`
  * reopens a port that stayed silent that long (a Linky sends a frame every 1-2 s).
  */
+import { describeSerialOpenError } from '../../bus/serial-errors.js';
 import { SerialPort } from 'serialport';
-import { errorMessage, PasserelleError } from '../../core/errors.js';
+import { PasserelleError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { BusConfig } from '../../config/schema.js';
 
@@ -74,13 +75,9 @@ export interface SerialLinkStats {
 const DEFAULT_MIN_BACKOFF_MS = 500;
 const DEFAULT_MAX_BACKOFF_MS = 30_000;
 
-/** What a technician should do about an open failure. */
+/** What a technician should do about an open failure (the one explanation: bus/serial-errors.ts). */
 export function explainOpenError(path: string, err: unknown): string {
-  const message = errorMessage(err);
-  if (/ENOENT|No such file/i.test(message)) return `serial port ${path} does not exist: is the USB adapter plugged in? (ls /dev/serial/by-id/)`;
-  if (/EACCES|Permission denied/i.test(message)) return `no permission to open ${path}: add the gateway user to the dialout group (sudo usermod -aG dialout $USER, then log in again)`;
-  if (/EBUSY|Resource busy|lock/i.test(message)) return `serial port ${path} is busy: another program holds it`;
-  return `cannot open serial port ${path}: ${message}`;
+  return describeSerialOpenError(path, err).message;
 }
 
 export class SerialLink {
