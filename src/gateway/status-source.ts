@@ -17,6 +17,8 @@ const HOUR_MS = 3_600_000;
 const HISTORY_STEP_MS = 10_000;
 const HISTORY_MAX = HOUR_MS / HISTORY_STEP_MS;
 const SENT_KEPT = 8;
+/** Charts for the first this many numeric points: a page of small charts, a snapshot of tens of kB. */
+const MAX_CHARTS = 12;
 const DAY_MS = 86_400_000;
 
 export interface StatusParts {
@@ -57,7 +59,7 @@ export class GatewayStatus implements StatusSource {
         this.windowGood = new Map();
       }
       if (start === this.windowStart && r.quality === 'good') this.windowGood.set(key, (this.windowGood.get(key) ?? 0) + 1);
-      if (typeof r.value === 'number' || r.value === null) this.addHistory(key, r);
+      if ((typeof r.value === 'number' || r.value === null) && (this.history.has(key) || this.history.size < MAX_CHARTS)) this.addHistory(key, r);
     }
     this.emit('readings');
   }
@@ -126,7 +128,7 @@ export class GatewayStatus implements StatusSource {
       clock: this.parts.clock(),
       sent: this.sent.map(({ raw, ...m }) => ({ ...m, payload: payloadText(raw, m.format) })),
       ...(this.local && { local: { start: this.local.start, points: this.local.points.map((p) => ({ ...p })) } }),
-      history: Object.fromEntries([...this.history].map(([k, h]) => [k, [h.t.map((t) => t / 1000), h.v]])),
+      history: Object.fromEntries([...this.history].map(([k, h]) => [k, [h.t.map((t) => Math.round(t / 1000)), h.v]])),
     };
   }
 
