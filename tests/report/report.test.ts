@@ -1,6 +1,9 @@
 /** Issue 14 item 4: the transparency report's figures, its HTML page, and its dates. */
 import { describe, expect, it } from 'vitest';
-import { checkReportSpan, parseReportDate } from '../../src/cli/commands/report.js';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { checkReportSpan, parseReportDate, reportCommand } from '../../src/cli/commands/report.js';
 import { emptyFigures, mergeFigures, type LedgerDay } from '../../src/core/ledger.js';
 import { reportFigures } from '../../src/report/figures.js';
 import { reportHtml } from '../../src/report/html.js';
@@ -51,5 +54,17 @@ describe('the transparency report', () => {
     expect(() => checkReportSpan('2026-03-02', '2026-03-01')).toThrow(/after/);
     expect(() => checkReportSpan('2024-01-01', '2026-01-01')).toThrow(/at most 431 days/);
     expect(() => checkReportSpan('2025-01-01', '2025-12-31')).not.toThrow();
+  });
+
+  it('creates no store (and no key) for a site where the gateway never ran', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'passerelle-report-'));
+    try {
+      const file = join(dir, 'site.yaml');
+      writeFileSync(file, `site: { id: s1, name: S, timezone: Europe/Paris }\ngateway: { id: g1 }\nstore: { path: ${dir}/data/x.db, keyFile: ${dir}/data/x.key }\n`);
+      await expect(reportCommand({ config: file, from: '2026-01-01', to: '2026-01-31' })).rejects.toMatchObject({ code: 'E_REPORT_NO_STORE' });
+      expect(existsSync(join(dir, 'data'))).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

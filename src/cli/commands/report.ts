@@ -3,7 +3,7 @@
  * report from the gateway's daily ledger (store), as one self-contained HTML file, or the same figures as
  * JSON on standard output. Reads only: it may run while the gateway runs (the store's write-ahead log).
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { PasserelleError } from '../../core/errors.js';
 import { MAX_LEDGER_DAYS } from '../../store/ledger.js';
@@ -43,6 +43,10 @@ export async function reportCommand(opts: ReportOptions): Promise<void> {
   const to = parseReportDate('to', opts.to);
   checkReportSpan(from, to);
   const { config } = await loadSite(opts.config);
+  // Never create a store (and a key) just to report on nothing.
+  if (!existsSync(config.store.path)) {
+    throw new PasserelleError('E_REPORT_NO_STORE', `no store at ${config.store.path}: the gateway has not run with this config here, so there is nothing to report`);
+  }
   // Loaded here, not at import: every other command registers this one without opening SQLite.
   const { Store } = await import('../../store/store.js');
   const { reportFigures } = await import('../../report/figures.js');
