@@ -18,6 +18,7 @@ import { registerPortsCommand } from './commands/ports.js';
 import { registerFleetCommands } from './commands/fleet-commands.js';
 import { registerProfileCommands } from './commands/profile.js';
 import { registerDoctorCommand } from './commands/doctor.js';
+import { registerReportCommand } from './commands/report.js';
 
 const logLevel = () =>
   new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info');
@@ -90,6 +91,7 @@ nodered
   .option('-c, --config <file>', 'site configuration (YAML)', '/etc/passerelle/site.yaml')
   .option('--stdin', 'read the password from the first line of standard input', false)
   .action(async (o: { config: string; stdin: boolean }) => (await import('./commands/nodered.js')).noderedPasswdCommand(o));
+registerReportCommand(program);
 
 const keys = program.command('keys').description('manage the store key');
 keys
@@ -113,7 +115,7 @@ program
 const EXIT_INPUT = 1;
 const EXIT_OUTSIDE = 2;
 const EXIT_BUG = 70;
-const INPUT_ERRORS = new Set(['E_CLI_USAGE', 'E_CLI_IDS', 'E_CLI_ADDRESS', 'E_CONFIG']);
+const INPUT_ERRORS = new Set(['E_CLI_USAGE', 'E_CLI_IDS', 'E_CLI_ADDRESS', 'E_CONFIG', 'E_REPORT_DATE']);
 
 program.parseAsync().catch((e: unknown) => {
   if (e instanceof CliExit || e instanceof ConfigRejected) {

@@ -386,6 +386,48 @@ export const noderedSchema = z
       });
     }
   });
+/** The live status page (src/status): on this machine by default; on the LAN only with TLS and a login. */
+export const statusSchema = z
+  .strictObject({
+    listen: z
+      .string()
+      .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'write HOST:PORT, e.g. 127.0.0.1:8780')
+      .default('127.0.0.1:8780')
+      .describe('HOST:PORT the page listens on; off this machine (e.g. 0.0.0.0:8443) it needs tlsCertFile, tlsKeyFile and auth'),
+    tlsCertFile: z.string().min(1).optional().describe('PEM certificate (chain) of the page, for a LAN listener'),
+    tlsKeyFile: z.string().min(1).optional().describe('PEM private key, mode 0600'),
+    auth: z
+      .strictObject({
+        passwordHashFile: z
+          .string()
+          .min(1)
+          .describe('File holding the admin password as a bcrypt hash, mode 0600 (the Node-RED editor\'s admin credential file); no default password'),
+        maxFailuresPerIp: z.number().int().min(1).max(100).default(5).describe('Failed logins per address per quarter hour; beyond, 429'),
+      })
+      .optional()
+      .describe('Login for the page; required off this machine'),
+    maxClients: z.number().int().min(1).max(32).default(4).describe('Live pages open at once; beyond, 503'),
+  })
+  .superRefine(checkStatusExposure);
+
+const STATUS_LOOPBACK_LISTEN = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/;
+
+/** Off this machine, the page needs TLS and a login: its content says what the building consumes and when. */
+function checkStatusExposure(status: { listen: string; tlsCertFile?: string; tlsKeyFile?: string; auth?: unknown }, ctx: z.RefinementCtx): void {
+  const host = status.listen.slice(0, status.listen.lastIndexOf(':'));
+  const port = Number(status.listen.slice(status.listen.lastIndexOf(':') + 1));
+  if (!(port >= 1 && port <= 65535)) ctx.addIssue({ code: 'custom', path: ['listen'], message: `port ${port} is not 1..65535` });
+  if ((status.tlsCertFile === undefined) !== (status.tlsKeyFile === undefined)) {
+    ctx.addIssue({ code: 'custom', path: [status.tlsCertFile === undefined ? 'tlsKeyFile' : 'tlsCertFile'], message: 'tlsCertFile and tlsKeyFile go together' });
+  }
+  if (STATUS_LOOPBACK_LISTEN.test(host)) return;
+  if (status.tlsCertFile === undefined || status.tlsKeyFile === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['listen'], message: `${host} is reachable from the network: the page needs TLS there (tlsCertFile, tlsKeyFile), or listen on 127.0.0.1` });
+  }
+  if (status.auth === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['listen'], message: `${host} is reachable from the network: the page needs a login there (auth.passwordHashFile), or listen on 127.0.0.1` });
+  }
+}
 
 export const configSchema = z.strictObject({
   site: siteSchema,
@@ -403,6 +445,7 @@ export const configSchema = z.strictObject({
     .default([])
     .describe('Folders of site-local Modbus profiles (*.yaml) that add to the shipped library, e.g. /etc/passerelle/profiles; relative to this file'),
   nodered: noderedSchema.optional().describe('Node-RED editor and flows in a supervised child process (docs/node-red.md); off when absent'),
+  status: statusSchema.optional().describe('Live status page (127.0.0.1 by default); off when absent'),
 });
 
 export type Config = z.output<typeof configSchema>;
@@ -414,6 +457,7 @@ export type StoreConfig = Config['store'];
 export type PolicyConfig = Config['policy'];
 export type RemoteConfig = NonNullable<Config['remote']>;
 export type NoderedConfig = NonNullable<Config['nodered']>;
+export type StatusConfig = NonNullable<Config['status']>;
 
 /** A device of one protocol, with the fields the schema guarantees for it. */
 /** Every protocol but flow has a bus (the schema requires it). */

@@ -23,5 +23,11 @@ export interface Outbox {
   peek(limit: number): OutboxMessage[];
   /** Deletes a message once the broker has acknowledged it (PUBACK). Unknown ids are ignored. */
   ack(id: string): void;
+  /**
+   * Sets a message aside that the broker refused for good (MQTT 5 PUBACK reason >= 0x80): never sent
+   * again, no longer blocking the messages behind it, kept for the audit trail and counted. Optional: an
+   * outbox without it keeps the message, and the uplink pauses and retries.
+   */
+  refuse?(id: string, reasonCode: number): void;
   count(): number;
 }

@@ -73,6 +73,7 @@ function printBanner(config: Config, sims: ModbusTcpSimulator[], broker: Awaited
   out(`  raw data   ${config.store.path}  (encrypted, ${config.store.cipher}; key in ${config.store.keyFile})`);
   if (!existsSync(config.store.keyFile)) out(`  first run: a new key file is created; the warning about it below is expected (a site backs its key up)`);
   out(`  watch it:  mosquitto_sub -h 127.0.0.1 -t '${config.uplink.topicPrefix}/#' -v`);
+  if (gateway.statusUrl) out(`  status     ${gateway.statusUrl}  (live page: what is read, what left the building)`);
   out(`Summaries every ${formatDuration(config.aggregation.window)}; Ctrl-C stops.`);
 }
 

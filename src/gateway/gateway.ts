@@ -12,6 +12,7 @@
  * the broker takes within the stop budget, publish `offline`, close buses and the store.
  */
 import type { Logger } from '../core/logger.js';
+import type { LedgerDelta } from '../core/ledger.js';
 import type { OutboxMessage } from '../core/outbox.js';
 import { pointKey, type Reading, type WindowSummary } from '../core/types.js';
 import type { Config } from '../config/schema.js';
@@ -30,6 +31,9 @@ import { MqttUplink, buildWindowMessages, summaryTopic } from '../uplink/mqtt-up
 import { policyHash } from '../uplink/policy.js';
 import { ModbusDeviceDriver } from '../drivers/modbus/modbus-driver.js';
 import { HealthReporter } from './health.js';
+import { windowLedger } from './ledger-figures.js';
+import { GatewayStatus } from './status-source.js';
+import type { StatusServer } from '../status/server.js';
 import { CrashRecovery } from './recovery.js';
 import { buildDrivers, type BuiltDrivers } from './build-drivers.js';
 import { readUplinkSecrets } from './uplink-options.js';
@@ -132,6 +136,10 @@ export class Gateway {
   private readonly policy: string;
   private lastCloseTickAt = 0;
   private windowsClosed = 0;
+  private ledgerPolicyNoted = false;
+  /** The status page's view of the gateway, when `status:` is configured. */
+  private readonly status?: GatewayStatus;
+  private statusServer?: StatusServer;
   /** Resolves once every Modbus device has ended its first poll cycle (answered or not). */
   private readonly firstCycles: Promise<void>[] = [];
   /** Raw readings held before a commit is forced (rawBatchLimit). */
@@ -149,6 +157,17 @@ export class Gateway {
     this.policy = policyHash(config.policy);
     this.rawBatchLimit = rawBatchLimit(config, this.built.expectedPerWindow);
     this.health = new HealthReporter(config, opts.logger, () => this.clock.trusted);
+    if (config.status) {
+      this.status = new GatewayStatus({
+        config,
+        points: this.built.points,
+        expectedPerWindow: this.built.expectedPerWindow,
+        buses: this.built.buses,
+        serial: this.built.drivers.filter((d) => !(d instanceof ModbusDeviceDriver)),
+        store: () => this.store,
+        clock: () => ({ trusted: this.clock.trusted, held: this.clock.stats().held }),
+      });
+    }
     this.aggregator = new Aggregator({
       site: config.site.id,
       gateway: config.gateway.id,
@@ -163,6 +182,11 @@ export class Gateway {
       maxHeld: config.site.clock.maxHeld,
       releaseFrom: releaseFromPreviousWindow(config.aggregation.window, config.site.timezone, () => this.aggregator.acceptsFrom()),
     });
+  }
+
+  /** The status page's address once started (`status:` configured), e.g. http://127.0.0.1:8780/. */
+  get statusUrl(): string | undefined {
+    return this.statusServer?.url;
   }
 
   get brokerUrl(): string | undefined {
@@ -196,6 +220,8 @@ export class Gateway {
     };
     await quietly(() => this.nodered?.stop());
     await quietly(() => this.bridge?.close());
+    await quietly(() => this.statusServer?.close());
+    this.statusServer = undefined;
     await quietly(() => Promise.all(this.built.drivers.map((d) => d.stop())));
     await quietly(() => this.uplink?.stop());
     await quietly(() => Promise.all([...this.built.buses.values()].map((b) => b.close())));
@@ -220,6 +246,7 @@ export class Gateway {
       deliveredGraceMs: config.store.deliveredGrace,
       maxBytes: config.store.maxBytes,
       maxOutboxBytes: config.store.maxOutboxBytes,
+      timeZone: config.site.timezone,
     });
     this.writes = new WriteBuffer({ target: this.store, logger: storeLogger, onRecovered: () => this.uplink?.kick() });
     this.dropBacklogOfOtherPolicies(storeLogger);
@@ -242,11 +269,17 @@ export class Gateway {
           // One line per message, so the journal shows that data leaves (and how much).
           logger.info({ topic: message.topic, bytes }, 'published');
           this.opts.onEvent?.({ type: 'published', message, bytes });
+          this.status?.noteSent(message, bytes);
         },
       });
       await this.uplink.start();
     } else {
       logger.warn('no broker configured: summaries stay in the outbox');
+    }
+    if (config.status && this.status) {
+      // Loaded only when configured: a gateway without a page never loads node:https or the page.
+      const { startStatusServer } = await import('../status/server.js');
+      this.statusServer = await startStatusServer(config.status, this.status, config.site.id, logger.child({ part: 'status' }));
     }
     this.running = true;
     this.flushTimer = setInterval(() => this.flushRaw(), config.store.commitInterval);
@@ -353,6 +386,7 @@ export class Gateway {
       this.saveWindowMark();
     }
     const checked = readings.map((r) => this.quality.check(r));
+    this.status?.noteReadings(checked);
     this.aggregator.add(checked);
     this.rawBatch.push(...checked);
     if (this.listeners.size > 0) this.tell((l) => l.readings(checked));
@@ -416,9 +450,14 @@ export class Gateway {
     await this.nodered?.stop();
     await this.bridge?.close();
     this.bridge = undefined;
+    await this.statusServer?.close();
+    this.statusServer = undefined;
     await Promise.all(this.built.drivers.map((d) => d.stop()));
     const { held } = this.clock.stats();
-    if (held > 0) logger.warn({ held }, 'clock never trusted: held readings discarded');
+    if (held > 0) {
+      logger.warn({ held }, 'clock never trusted: held readings discarded');
+      this.noteLedgerQuietly(Date.now(), { clockHeldDiscarded: held });
+    }
     this.flushRaw();
     if (this.clock.trusted) this.enqueue(this.aggregator.flushAll(Date.now()));
     this.saveWindowMark();
@@ -517,6 +556,17 @@ export class Gateway {
     return before <= this.savedMark || !this.store || this.writes?.fault() !== undefined ? undefined : before;
   }
 
+  /** The ledger rides on the window's commit (Store.noteLedger); the policy is recorded once per run. */
+  private noteLedgerQuietly(ts: number, delta: LedgerDelta): void {
+    try {
+      const policy = this.ledgerPolicyNoted ? undefined : { hash: this.policy, json: JSON.stringify(this.opts.config.policy) };
+      this.store?.noteLedger(ts, delta, policy);
+      this.ledgerPolicyNoted = true;
+    } catch (e) {
+      this.opts.logger.warn({ err: errorMessage(e) }, 'daily ledger not updated');
+    }
+  }
+
   /** Logs once while the clock is not trusted, and once when it is. */
   private reportClockTrust(): void {
     const state = this.clock.trusted ? 'trusted' : 'waiting';
@@ -541,6 +591,8 @@ export class Gateway {
       const messages = this.buildMessages(summary, topic).map((m) => ({ ...m, policy: this.policy }));
       batch.push(...messages);
       events.push({ type: 'summary', summary, messages });
+      this.status?.noteWindow(summary);
+      this.noteLedgerQuietly(summary.start, { ...windowLedger(summary, config.policy), policies: [this.policy] });
       const bytes = messages.reduce((n, m) => n + m.payload.length, 0);
       this.opts.logger.info({ start: new Date(summary.start).toISOString(), points: summary.points.length, messages: messages.length, bytes }, 'window closed');
     }
@@ -548,7 +600,8 @@ export class Gateway {
     if (last) {
       const drops = { raw: last.drops?.raw ?? 0, summaries: last.drops?.summaries ?? 0, points: this.pointsCut };
       this.pointsCut = 0;
-      for (const m of this.health.messages({ ...last, drops }, this.built.buses, this.store)) batch.push({ ...m, policy: this.policy });
+      const serial = this.built.drivers.filter((d) => !(d instanceof ModbusDeviceDriver));
+      for (const m of this.health.messages({ ...last, drops }, this.built.buses, this.store, serial)) batch.push({ ...m, policy: this.policy });
     }
     // One commit for all of them and the window mark (SD card wear; a crash cannot split them).
     const mark = this.markToSave();

@@ -8,7 +8,7 @@ import type { Config } from '../config/schema.js';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { OutboxMessage } from '../core/outbox.js';
-import type { WindowSummary } from '../core/types.js';
+import type { Driver, WindowSummary } from '../core/types.js';
 import type { Store } from '../store/store.js';
 import { windowDeltas } from '../uplink/health.js';
 import { buildHealthMessages, healthTopic } from '../uplink/mqtt-uplink.js';
@@ -17,6 +17,8 @@ import { FlashWriteRate } from './flash-writes.js';
 export class HealthReporter {
   /** Cumulative bus counters at the previous health message, for per-window deltas. */
   private countersAtLast: Record<string, Record<string, number>> = {};
+  /** Cumulative serial driver counters at the previous health message. */
+  private serialAtLast: Record<string, Record<string, number>> = {};
   private readonly flashWrites: FlashWriteRate;
 
   constructor(
@@ -29,21 +31,26 @@ export class HealthReporter {
     this.flashWrites = flashWrites ?? new FlashWriteRate();
   }
 
-  messages(window: WindowSummary, buses: ReadonlyMap<string, ModbusBus>, store: Store | undefined): OutboxMessage[] {
+  messages(window: WindowSummary, buses: ReadonlyMap<string, ModbusBus>, store: Store | undefined, serial: readonly Driver[] = []): OutboxMessage[] {
     const { config } = this;
     if (config.policy.health.length === 0) return [];
     try {
       const counters = busCounters(buses);
       const deltas = Object.fromEntries(Object.entries(counters).map(([id, now]) => [id, windowDeltas(this.countersAtLast[id] ?? {}, now)]));
       this.countersAtLast = counters;
+      const serialNow = Object.fromEntries(serial.map((d) => [d.id, d.stats()]));
+      const serialDeltas = Object.fromEntries(Object.entries(serialNow).map(([id, now]) => [id, windowDeltas(this.serialAtLast[id] ?? {}, now)]));
+      this.serialAtLast = serialNow;
       const input = {
         site: config.site.id,
         gateway: config.gateway.id,
         start: window.start,
         end: window.end,
         buses: deltas,
+        serial: serialDeltas,
         storeBytes: store?.sizeBytes() ?? 0,
         outboxPending: store?.count() ?? 0,
+        outboxRefused: store?.refusedCount() ?? 0,
         flashBytesPerDay: config.policy.health.includes('store') ? this.flashWrites.perDay() : undefined,
         drops: window.drops ?? { raw: 0, summaries: 0 },
         clockSynced: this.clockSynced(),

@@ -14,6 +14,8 @@ interface AuditRow {
   topic: string;
   created_at: number;
   delivered_at: number | null;
+  refused_at: number | null;
+  refused_reason: number | null;
   bytes: number;
 }
 
@@ -24,6 +26,8 @@ export interface OutboxEntry {
   readonly createdAt: number;
   /** ms since epoch of the broker's PUBACK; undefined while pending. */
   readonly deliveredAt?: number;
+  /** Set aside: the broker refused it for good (PUBACK reason code, ms since epoch). Never sent again. */
+  readonly refused?: { readonly at: number; readonly reasonCode: number };
   readonly bytes: number;
 }
 
@@ -35,7 +39,8 @@ export const MAX_ENTRIES_PER_QUERY = 10_000;
 /**
  * The outbox table behind the Outbox contract. An acknowledged message is not deleted but marked
  * delivered (the audit trail of what left the building) and purged after a grace period; peek and
- * count see pending messages only.
+ * count see pending messages only. A message the broker refused for good is set aside the same way
+ * (refused_at), so it no longer blocks the ones behind it, and purged after the same grace period.
  */
 export class OutboxTable implements Outbox {
   private readonly upsert: Database.Statement<[string, string, Buffer, number, string | null]>;
@@ -49,6 +54,8 @@ export class OutboxTable implements Outbox {
   private readonly deleteDeliveredBefore: Database.Statement<[number]>;
   private readonly deleteOldestDelivered: Database.Statement<[number]>;
   private readonly selectEntries: Database.Statement<[number], AuditRow>;
+  private readonly markRefused: Database.Statement<[number, number, string]>;
+  private readonly countRefused: Database.Statement<[], number>;
 
   constructor(
     db: Database.Database,
@@ -62,24 +69,30 @@ export class OutboxTable implements Outbox {
        WHERE outbox.delivered_at IS NOT NULL`,
     );
     this.selectOldest = db.prepare<[number], OutboxRow>(
-      'SELECT id, topic, payload, created_at, policy FROM outbox WHERE delivered_at IS NULL ORDER BY created_at, id LIMIT ?',
+      'SELECT id, topic, payload, created_at, policy FROM outbox WHERE delivered_at IS NULL AND refused_at IS NULL ORDER BY created_at, id LIMIT ?',
     );
-    this.deleteNotUnder = db.prepare<[string]>('DELETE FROM outbox WHERE delivered_at IS NULL AND (policy IS NULL OR policy <> ?)');
-    this.markDelivered = db.prepare<[number, string]>('UPDATE outbox SET delivered_at = ? WHERE id = ? AND delivered_at IS NULL');
-    this.countPending = db.prepare<[], number>('SELECT count(*) FROM outbox WHERE delivered_at IS NULL').pluck();
-    this.selectPending = db.prepare<[string], number>('SELECT 1 FROM outbox WHERE id = ? AND delivered_at IS NULL').pluck();
-    this.sumPendingBytes = db.prepare<[], number>('SELECT total(length(payload)) FROM outbox WHERE delivered_at IS NULL').pluck();
+    this.deleteNotUnder = db.prepare<[string]>('DELETE FROM outbox WHERE delivered_at IS NULL AND refused_at IS NULL AND (policy IS NULL OR policy <> ?)');
+    this.markDelivered = db.prepare<[number, string]>('UPDATE outbox SET delivered_at = ? WHERE id = ? AND delivered_at IS NULL AND refused_at IS NULL');
+    this.countPending = db.prepare<[], number>('SELECT count(*) FROM outbox WHERE delivered_at IS NULL AND refused_at IS NULL').pluck();
+    this.selectPending = db.prepare<[string], number>(
+      'SELECT length(payload) FROM outbox WHERE id = ? AND delivered_at IS NULL AND refused_at IS NULL',
+    ).pluck();
+    this.sumPendingBytes = db.prepare<[], number>('SELECT total(length(payload)) FROM outbox WHERE delivered_at IS NULL AND refused_at IS NULL').pluck();
     this.deleteOldestPending = db.prepare<[number]>(
       `DELETE FROM outbox WHERE id IN
-         (SELECT id FROM outbox WHERE delivered_at IS NULL ORDER BY created_at, id LIMIT ?)`,
+         (SELECT id FROM outbox WHERE delivered_at IS NULL AND refused_at IS NULL ORDER BY created_at, id LIMIT ?)`,
     );
-    this.deleteDeliveredBefore = db.prepare<[number]>('DELETE FROM outbox WHERE delivered_at IS NOT NULL AND delivered_at < ?');
+    this.deleteDeliveredBefore = db.prepare<[number]>('DELETE FROM outbox WHERE coalesce(delivered_at, refused_at) < ?');
     this.deleteOldestDelivered = db.prepare<[number]>(
       `DELETE FROM outbox WHERE id IN
-         (SELECT id FROM outbox WHERE delivered_at IS NOT NULL ORDER BY delivered_at LIMIT ?)`,
+         (SELECT id FROM outbox WHERE coalesce(delivered_at, refused_at) IS NOT NULL ORDER BY coalesce(delivered_at, refused_at) LIMIT ?)`,
     );
+    this.markRefused = db.prepare<[number, number, string]>(
+      'UPDATE outbox SET refused_at = ?, refused_reason = ? WHERE id = ? AND delivered_at IS NULL AND refused_at IS NULL',
+    );
+    this.countRefused = db.prepare<[], number>('SELECT count(*) FROM outbox WHERE refused_at IS NOT NULL').pluck();
     this.selectEntries = db.prepare<[number], AuditRow>(
-      'SELECT id, topic, created_at, delivered_at, length(payload) AS bytes FROM outbox ORDER BY created_at, id LIMIT ?',
+      'SELECT id, topic, created_at, delivered_at, refused_at, refused_reason, length(payload) AS bytes FROM outbox ORDER BY created_at, id LIMIT ?',
     );
   }
 
@@ -111,8 +124,23 @@ export class OutboxTable implements Outbox {
     this.markDelivered.run(deliveredAt, id);
   }
 
+  /** Sets a pending message aside, refused for good by the broker; returns whether it was pending. */
+  refuse(id: string, reasonCode: number, at: number = this.now()): boolean {
+    return this.markRefused.run(at, reasonCode, id).changes === 1;
+  }
+
+  /** Messages set aside as refused, still kept for the audit trail. */
+  refusedCount(): number {
+    return this.countRefused.get() ?? 0;
+  }
+
   isPending(id: string): boolean {
     return this.selectPending.get(id) !== undefined;
+  }
+
+  /** Payload bytes of a pending message; undefined when it is not pending. */
+  pendingSize(id: string): number | undefined {
+    return this.selectPending.get(id);
   }
 
   count(): number {
@@ -128,7 +156,7 @@ export class OutboxTable implements Outbox {
     return this.deleteOldestPending.run(n).changes;
   }
 
-  /** Purges delivered messages acknowledged before ts (end of the audit grace period). */
+  /** Purges delivered (and refused) messages acknowledged (set aside) before ts: end of the audit grace period. */
   purgeDeliveredBefore(ts: number): number {
     return this.deleteDeliveredBefore.run(ts).changes;
   }
@@ -148,6 +176,7 @@ export class OutboxTable implements Outbox {
       createdAt: row.created_at,
       bytes: row.bytes,
       ...(row.delivered_at !== null && { deliveredAt: row.delivered_at }),
+      ...(row.refused_at !== null && { refused: { at: row.refused_at, reasonCode: row.refused_reason ?? 0 } }),
     }));
   }
 }

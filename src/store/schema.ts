@@ -118,6 +118,34 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
     inTransaction: moveRowsToBatches,
   },
+  {
+    version: 6,
+    description: 'summaries the broker refused for good, set aside',
+    sql: `
+      -- PUBACK reason >= 0x80 (not authorised, topic invalid, ...): never sent again, kept for the audit trail
+      ALTER TABLE outbox ADD COLUMN refused_at INTEGER;
+      ALTER TABLE outbox ADD COLUMN refused_reason INTEGER;
+      DROP INDEX outbox_pending;
+      CREATE INDEX outbox_pending ON outbox (created_at, id) WHERE delivered_at IS NULL AND refused_at IS NULL;
+    `,
+  },
+  {
+    version: 7,
+    description: 'the daily ledger (transparency report): counts per day, no raw value, no identifier',
+    sql: `
+      -- one row per day of the site's time zone (YYYY-MM-DD), figures as JSON (core/ledger.ts); kept 400 days
+      CREATE TABLE ledger (
+        day     TEXT NOT NULL PRIMARY KEY,
+        figures TEXT NOT NULL
+      );
+      -- each site policy in force, from the first day it was seen: what the report says was allowed out
+      CREATE TABLE ledger_policies (
+        hash      TEXT NOT NULL PRIMARY KEY,
+        first_day TEXT NOT NULL,
+        policy    TEXT NOT NULL
+      );
+    `,
+  },
 ];
 
 /** Rows read per step when moving version-2 readings into batches: bounds the memory of the migration. */

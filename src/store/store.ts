@@ -2,12 +2,14 @@ import Database from 'better-sqlite3-multiple-ciphers';
 import { PasserelleError } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import type { Outbox, OutboxMessage } from '../core/outbox.js';
+import { dayIn, emptyFigures, mergeFigures, type LedgerDay, type LedgerDelta, type LedgerFigures } from '../core/ledger.js';
 import type { DataClass, Reading } from '../core/types.js';
 import { DEFAULT_MAX_BYTES, DEFAULT_MAX_OUTBOX_BYTES, enforceOutboxCap, enforceSizeCap, usedBytes, type SizeLimits, type Tables } from './bounds.js';
 import { assertCipher, type StoreCipher } from './cipher.js';
 import { DropCounters, type DropCounts } from './drops.js';
 import { storeError } from './errors.js';
 import { resolveKeySource } from './key-source.js';
+import { LedgerTable, type LedgerPolicy } from './ledger.js';
 import { OutboxTable, type OutboxEntry } from './outbox.js';
 import { ReadingsTable, type PointClasses } from './readings.js';
 import { DEFAULT_DELIVERED_GRACE_MS, purgeExpired, type PurgeReport, type RetentionPolicy } from './retention.js';
@@ -37,6 +39,8 @@ export interface StoreOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Clock for delivered_at and retention; default Date.now. */
   readonly now?: () => number;
+  /** The site's time zone (IANA), for the days of the daily ledger; default UTC. */
+  readonly timeZone?: string;
 }
 
 /** What may be shown about a store: never the key. */
@@ -81,6 +85,16 @@ export class Store implements Outbox {
   private readonly deferredAcks = new Map<string, number>();
   private readonly commit: (body: () => unknown) => unknown;
   private lastRetentionAt = -Infinity;
+  private readonly ledger: LedgerTable;
+  private readonly dayOf: (ts: number) => string;
+  /**
+   * Ledger figures not written yet, per day (a handful of days at most, a few points each). Written
+   * inside the commit that follows a window close (noteLedger), never in a commit of their own; a power
+   * cut loses what was counted since the last window close.
+   */
+  private ledgerPending = new Map<string, LedgerFigures>();
+  private pendingPolicies: { hash: string; day: string; json: string }[] = [];
+  private ledgerDue = false;
 
   private constructor(
     private readonly db: Database.Database,
@@ -96,9 +110,13 @@ export class Store implements Outbox {
     this.tables = { db, readings: this.readings, outbox: this.outbox, drops: this.drops };
     this.limits = { maxBytes: opts.maxBytes ?? DEFAULT_MAX_BYTES, maxOutboxBytes: opts.maxOutboxBytes ?? DEFAULT_MAX_OUTBOX_BYTES };
     this.retention = { byClass: opts.retention ?? {}, deliveredGraceMs: opts.deliveredGraceMs ?? DEFAULT_DELIVERED_GRACE_MS };
+    this.ledger = new LedgerTable(db);
+    this.dayOf = dayIn(opts.timeZone ?? 'UTC');
     this.commit = db.transaction((body: () => unknown) => {
       for (const [id, at] of this.deferredAcks) this.outbox.ack(id, at);
-      return body();
+      const result = body();
+      if (this.ledgerDue) this.writeLedger();
+      return result;
     });
   }
 
@@ -142,6 +160,7 @@ export class Store implements Outbox {
    */
   appendReadings(readings: readonly Reading[]): void {
     this.run('append readings', () => this.write(() => this.readings.append(readings)));
+    this.countInLedger(this.now(), { readingsKept: readings.length });
     this.maintainQuietly();
   }
 
@@ -216,10 +235,31 @@ export class Store implements Outbox {
    */
   ack(id: string): void {
     this.run('ack', () => {
-      if (this.deferredAcks.has(id) || !this.outbox.isPending(id)) return;
-      this.deferredAcks.set(id, this.now());
+      if (this.deferredAcks.has(id)) return;
+      const bytes = this.outbox.pendingSize(id);
+      if (bytes === undefined) return;
+      const now = this.now();
+      this.deferredAcks.set(id, now);
+      this.countInLedger(now, { messagesSent: 1, bytesSent: bytes });
       if (this.deferredAcks.size >= MAX_DEFERRED_ACKS) this.write(() => undefined);
     });
+  }
+
+  /**
+   * Sets aside a message the broker refused for good: written at once (a rare event, and a resend after a
+   * restart would be refused again), counted, kept for the audit grace period like a delivered one.
+   */
+  refuse(id: string, reasonCode: number): void {
+    this.run('refuse', () => {
+      if (this.deferredAcks.has(id)) return;
+      const now = this.now();
+      if (this.write(() => this.outbox.refuse(id, reasonCode, now))) this.countInLedger(now, { messagesRefused: 1 });
+    });
+  }
+
+  /** Messages the broker refused for good, still kept for the audit trail. */
+  refusedCount(): number {
+    return this.run('count refused', () => this.outbox.refusedCount());
   }
 
   /** Pending (undelivered) messages. */
@@ -261,7 +301,32 @@ export class Store implements Outbox {
     if (this.deferredAcks.size > 0) this.run('ack', () => this.write(() => undefined)); // delivered times count
     const report = this.run('retention', () => purgeExpired(this.db, this.readings, this.outbox, this.retention, now));
     this.lastRetentionAt = now;
+    this.countInLedger(now, { readingsErased: report.readings });
     return report;
+  }
+
+  /**
+   * Adds figures to the daily ledger (a closed window's, at ts: its start) and writes everything counted
+   * so far with the next commit, normally the one that queues the window's messages (no commit of its own).
+   * A policy seen for the first time is recorded with its rules.
+   */
+  noteLedger(ts: number, delta: LedgerDelta, policy?: { hash: string; json: string }): void {
+    this.countInLedger(ts, delta);
+    if (policy) this.pendingPolicies.push({ hash: policy.hash, day: this.dayOf(ts), json: policy.json });
+    this.ledgerDue = true;
+  }
+
+  /** The ledger's days from..to inclusive (YYYY-MM-DD), with what is counted but not written yet. */
+  ledgerDays(from: string, to: string): LedgerDay[] {
+    const days = new Map(this.run('read ledger', () => this.ledger.between(from, to)).map((d) => [d.day, d as LedgerFigures]));
+    for (const [day, figures] of this.ledgerPending) {
+      if (day >= from && day <= to) days.set(day, mergeFigures(days.get(day) ?? emptyFigures(), figures));
+    }
+    return [...days].sort(([a], [b]) => (a < b ? -1 : 1)).map(([day, f]) => ({ day, ...f }));
+  }
+
+  ledgerPolicies(): LedgerPolicy[] {
+    return this.run('read ledger', () => this.ledger.policies());
   }
 
   /** Enforces the size cap now; returns the raw readings dropped. */
@@ -299,7 +364,10 @@ export class Store implements Outbox {
   close(): void {
     if (!this.db.open) return;
     try {
-      if (this.deferredAcks.size > 0) this.write(() => undefined);
+      if (this.deferredAcks.size > 0 || this.ledgerPending.size > 0) {
+        this.ledgerDue = true;
+        this.write(() => undefined);
+      }
       this.db.pragma('wal_checkpoint(TRUNCATE)');
     } catch (e) {
       throw storeError('close', this.info.path, e);
@@ -307,6 +375,18 @@ export class Store implements Outbox {
       this.db.close();
       this.logger.info({ path: this.info.path }, 'store closed');
     }
+  }
+
+  private countInLedger(ts: number, delta: LedgerDelta): void {
+    const day = this.dayOf(ts);
+    this.ledgerPending.set(day, mergeFigures(this.ledgerPending.get(day) ?? emptyFigures(), delta));
+  }
+
+  /** Inside a commit: the pending figures merged into their days, and days past LEDGER_KEEP_DAYS deleted. */
+  private writeLedger(): void {
+    for (const [day, figures] of this.ledgerPending) this.ledger.add(day, figures);
+    for (const p of this.pendingPolicies) this.ledger.notePolicy(p.hash, p.day, p.json);
+    this.ledger.purge(this.now(), this.dayOf);
   }
 
   private maintainQuietly(): void {
@@ -326,6 +406,11 @@ export class Store implements Outbox {
   private write<T>(body: () => T): T {
     const result = this.commit(body) as T;
     this.deferredAcks.clear();
+    if (this.ledgerDue) {
+      this.ledgerPending = new Map();
+      this.pendingPolicies = [];
+      this.ledgerDue = false;
+    }
     return result;
   }
 

@@ -4,6 +4,9 @@
  * `policy.health` leave; none by default, like everything else.
  *
  *   health/bus/<bus>/<counter>   counters over the window (requests, timeouts, crc, exceptions, ...)
+ *   health/serial/<device>/<counter>   a serial meter's counters over the window (checksum errors,
+ *                                reopens, noise, ...), in the buses group
+ *   health/outbox/refused        summaries the broker refused for good, set aside (store group)
  *   health/store/bytes (B), health/store/flash-bytes-per-day (B written to storage per day by the
  *   gateway process, from the kernel's count; absent in the first message), health/outbox/pending
  *   health/drops/raw, health/drops/summaries   what the store had to drop at its caps
@@ -28,8 +31,12 @@ export interface HealthInput {
   readonly end: number;
   /** Per bus id: counters over the window (see windowDeltas), e.g. requests, timeouts, crc, exceptions. */
   readonly buses: Readonly<Record<string, Readonly<Record<string, number>>>>;
+  /** Per serial device (TIC, SDI-12, M-Bus, ASCII lines): its driver's counters over the window. */
+  readonly serial?: Readonly<Record<string, Readonly<Record<string, number>>>>;
   readonly storeBytes: number;
   readonly outboxPending: number;
+  /** Summaries set aside as refused for good by the broker, still held for the audit trail. */
+  readonly outboxRefused?: number;
   /** Bytes the gateway process writes to storage per day (SD card wear); undefined when not known yet. */
   readonly flashBytesPerDay?: number | undefined;
   /** points: points cut from summary messages, too large for one (see senml-fit.ts). */
@@ -73,11 +80,17 @@ const GROUP_RECORDS: Readonly<Record<HealthGroup, (input: HealthInput) => SenmlR
   buses: (input) =>
     Object.keys(input.buses)
       .sort()
-      .flatMap((bus) => counterRecords(`health/bus/${bus}/`, input.buses[bus]!)),
+      .flatMap((bus) => counterRecords(`health/bus/${bus}/`, input.buses[bus]!))
+      .concat(
+        Object.keys(input.serial ?? {})
+          .sort()
+          .flatMap((device) => counterRecords(`health/serial/${device}/`, input.serial![device]!)),
+      ),
   store: (input) => [
     { n: 'health/store/bytes', u: 'B', v: input.storeBytes },
     ...(input.flashBytesPerDay === undefined ? [] : [{ n: 'health/store/flash-bytes-per-day', u: 'B', v: input.flashBytesPerDay }]),
     { n: 'health/outbox/pending', v: input.outboxPending },
+    ...((input.outboxRefused ?? 0) > 0 ? [{ n: 'health/outbox/refused', v: input.outboxRefused! }] : []),
   ],
   // Like the bus error counters, drops are news only when there are some.
   drops: (input) => [

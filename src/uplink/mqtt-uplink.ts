@@ -54,8 +54,13 @@ export interface MqttUplinkOptions {
   connectTimeoutMs?: number;
   /** How long stop() waits for in-flight publishes and the `offline` state (default 5 s). */
   stopTimeoutMs?: number;
-  /** Pause after the broker refuses a publish (PUBACK reason >= 0x80) before trying again (default 30 s). */
+  /**
+   * Pause before trying again after a refusal that may pass (quota exceeded), or any refusal when the
+   * outbox cannot set messages aside (default 30 s).
+   */
   refusedRetryMs?: number;
+  /** Told when the broker refuses a message for good and it is set aside. */
+  onRefused?: (m: OutboxMessage, reasonCode: number) => void;
 }
 
 export interface UplinkStats {
@@ -64,12 +69,16 @@ export interface UplinkStats {
   connected: boolean;
   /** Connections established since start (1 after the first). */
   connections: number;
+  /** Messages the broker refused for good (PUBACK reason >= 0x80), set aside since start. */
+  refused: number;
 }
 
 const MAX_IN_FLIGHT_LIMIT = 16;
 export const DEFAULT_MAX_MESSAGES_PER_SECOND = 300;
 /** CONNACK codes for "protocol version not supported" in MQTT 3.1.1 and 5. */
 const UNSUPPORTED_PROTOCOL = new Set([1, 132]);
+/** PUBACK reasons that may pass by themselves (0x97 quota exceeded): pause and retry, never set aside. */
+const REFUSED_FOR_NOW = new Set([0x97]);
 
 export class MqttUplink {
   private client: MqttClient | undefined;
@@ -85,6 +94,7 @@ export class MqttUplink {
   private published = 0;
   private bytes = 0;
   private connections = 0;
+  private refused = 0;
   private started = false;
   private stopping = false;
   /** Set after the broker refuses a publish; lifted by resumeTimer. */
@@ -163,7 +173,7 @@ export class MqttUplink {
   }
 
   stats(): UplinkStats {
-    return { published: this.published, bytes: this.bytes, connected: this.connected, connections: this.connections };
+    return { published: this.published, bytes: this.bytes, connected: this.connected, connections: this.connections, refused: this.refused };
   }
 
   /** One connection attempt with a fresh client; `firstAttempt` resolves start() once it is decided. */
@@ -294,7 +304,20 @@ export class MqttUplink {
 
   private onPublishFailed(message: OutboxMessage, err: Error & { code?: unknown }): void {
     if (this.stopping || typeof err.code !== 'number') return; // connection gone: the message stays for the next connect
-    // The broker refused it (not authorised, too large, quota): keep it and retry later rather than spin.
+    const { outbox } = this.opts;
+    if (!REFUSED_FOR_NOW.has(err.code) && outbox.refuse) {
+      // Refused for good (not authorised, topic invalid, too large): resending cannot help, and keeping
+      // it first in line would hold back every message behind it. Set aside, counted, kept for the audit.
+      this.outboxCall(() => outbox.refuse!(message.id, err.code as number));
+      this.refused += 1;
+      this.opts.logger.error(
+        { id: message.id, topic: message.topic, reasonCode: err.code, reason: err.message },
+        'broker refused a message for good; set aside (kept for the audit trail), the next ones go on',
+      );
+      this.opts.onRefused?.(message, err.code);
+      return this.kick();
+    }
+    // Refused for now (quota), or the outbox cannot set it aside: keep it and retry later rather than spin.
     const retryMs = this.opts.refusedRetryMs ?? 30_000;
     this.opts.logger.error({ id: message.id, topic: message.topic, reason: err.message, retryMs }, 'broker refused a message; it stays in the outbox');
     this.paused = true;

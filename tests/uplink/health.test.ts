@@ -45,6 +45,22 @@ describe('buildHealthMessages', () => {
     );
   });
 
+  it('reports the serial meters\' counters in the buses group and refused summaries in the store group', () => {
+    const withSerial: HealthInput = {
+      ...input,
+      serial: { 'tic-main': { checksumErrors: 3, reopens: 1, noiseBytes: 0 } },
+      outboxRefused: 2,
+    };
+    const names = (groups: ('buses' | 'store')[]) =>
+      decodeSenml(buildHealthMessages(withSerial, { health: groups }, 'senml-json', topic)[0]!.payload, 'senml-json');
+    const buses = names(['buses']);
+    expect(buses.find((r) => r.n === 'health/serial/tic-main/checksumErrors')?.v).toBe(3);
+    expect(buses.find((r) => r.n === 'health/serial/tic-main/reopens')?.v).toBe(1);
+    expect(buses.map((r) => r.n)).not.toContain('health/serial/tic-main/noiseBytes'); // a zero says nothing
+    expect(names(['store']).find((r) => r.n === 'health/outbox/refused')?.v).toBe(2);
+    expect(names(['store']).map((r) => r.n)).not.toContain('health/serial/tic-main/reopens');
+  });
+
   it('reports the flash writes per day in the store group, once known', () => {
     const records = (i: HealthInput) => decodeSenml(buildHealthMessages(i, { health: ['store'] }, 'senml-json', topic)[0]!.payload, 'senml-json');
     expect(records({ ...input, flashBytesPerDay: 5_000_000 }).find((r) => r.n === 'health/store/flash-bytes-per-day')).toMatchObject({ v: 5_000_000, u: 'B' });

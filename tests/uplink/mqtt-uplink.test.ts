@@ -114,7 +114,7 @@ describe.each(brokers)('MqttUplink with %s', (_name, startBroker) => {
     });
     await until('outbox emptied', () => outbox.count() === 0);
     expect(seen).toEqual([0, 1, 2].map((k) => windowOf(site, gateway, k).id));
-    expect(uplink.stats()).toEqual({ published: 3, bytes: sent.reduce((n, m) => n + m.payload.length, 0), connected: true, connections: 1 });
+    expect(uplink.stats()).toEqual({ published: 3, bytes: sent.reduce((n, m) => n + m.payload.length, 0), connected: true, connections: 1, refused: 0 });
   });
 
   it('deletes a message from the outbox only after the PUBACK', async () => {
