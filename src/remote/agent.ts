@@ -2,7 +2,8 @@
  * The remote-config agent: verify -> stage -> trial -> commit or roll back, one bundle at a time.
  *
  *   IDLE --bundle--> verify --fail--> refused (reported; nothing written)
- *                    verify --ok----> stage: inactive slot written + flushed; state {trial, lastSeq, timeFloor}
+ *                    verify --ok----> stage: inactive slot written + flushed; baseline (what the old config saw)
+ *                                     written; state {trial, lastSeq, timeFloor}
  *                    trial: run the new config, probe (broker PUBACK, buses, store) until trialS
  *                    pass -> state {committed} -> applied    fail/timeout -> state {trial: null} -> rolled-back
  *
@@ -101,7 +102,8 @@ export class RemoteAgent {
     this.runningSha = textHash(text);
     if (this.state.trial) {
       const previous = this.state.committed ? this.parseSlot(this.state.committed) : this.parseLocal();
-      await this.runTrial(previous, this.state.trial.trialS);
+      // Nothing runs yet: what the old config saw was persisted when the trial started.
+      await this.runTrial(previous, this.state.trial.trialS, stateDir.readBaseline(this.state.trial));
     } else await this.opts.runtime.run(this.running);
     await this.publishStatus();
     await this.takeInbox();
@@ -277,6 +279,8 @@ export class RemoteAgent {
     const { stateDir } = this.opts;
     const slot = inactiveSlot(this.state);
     await stateDir.stage(slot, files);
+    const baseline = this.opts.runtime.baseline();
+    await stateDir.writeBaseline({ slot, sha256: ref.sha256 }, baseline);
     const { envelope, ...seq } = seqFields;
     // The one commit point: sequence used up, time floor raised and the trial started, together.
     await this.save({
@@ -289,16 +293,15 @@ export class RemoteAgent {
     const previous = this.running;
     this.running = config;
     this.runningSha = ref.sha256;
-    return this.runTrial(previous, trialS);
+    return this.runTrial(previous, trialS, baseline);
   }
 
   /** Runs the trial config (already current), probes, then commits or rolls back to `previous`. */
-  private async runTrial(previous: Config, trialS: number): Promise<Outcome> {
+  private async runTrial(previous: Config, trialS: number, baseline: unknown): Promise<Outcome> {
     const { runtime, stateDir, logger } = this.opts;
     const trial = this.state.trial!;
     this.inTrial = true;
     try {
-      const baseline = runtime.baseline();
       let result = await runtime.run(this.running).then(
         (): ProbeResult => ({ ok: true }),
         (e: unknown): ProbeResult => ({ ok: false, reason: 'probe:start', detail: errorMessage(e) }),

@@ -123,7 +123,7 @@ const push = (text: string, over: Parameters<typeof bundleInput>[1] = {}, signer
 /** Both buses answered since the last restart, so that the trial compares against them. */
 async function busesAnswered(): Promise<void> {
   const deadline = Date.now() + 15_000;
-  while (!['lan', 'rs485'].every((b) => (gw.runtime.baseline() as Set<string>).has(b))) {
+  while (!['lan', 'rs485'].every((b) => b in gw.runtime.baseline().buses)) {
     if (Date.now() > deadline) throw new Error('buses did not answer');
     await new Promise((r) => setTimeout(r, 100));
   }
