@@ -117,7 +117,7 @@ export class GatewayRuntime implements RemoteRuntime {
    */
   async probe(baseline: unknown, deadline: number): Promise<ProbeResult> {
     const base: GatewayBaseline = isBaseline(baseline) ? baseline : { buses: {}, probes: {} };
-    const store = this.gateway?.probeStore() ?? 'the gateway is not running';
+    const store = this.gateway ? this.gateway.probeStore() : 'the gateway is not running';
     if (store !== undefined) return { ok: false, reason: 'probe:store', detail: store };
     const buses = await this.probeBuses(base, deadline);
     if (!buses.ok) return buses;

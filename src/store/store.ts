@@ -256,6 +256,11 @@ export class Store implements Outbox {
     });
   }
 
+  /** The last trial canary written (undefined before the first trial). */
+  readCanary(): number | undefined {
+    return this.run('read the trial canary', () => this.mark.canary());
+  }
+
   /** Whether the outbox holds a message with this id, pending or delivered (audit trail). */
   hasMessage(id: string): boolean {
     return this.run('find message', () => this.mark.hasMessage(id));
