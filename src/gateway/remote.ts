@@ -15,6 +15,7 @@ import type { BusStats } from '../bus/modbus-bus.js';
 import { RemoteAgent } from '../remote/agent.js';
 import { ConfigChannel, tryConnect, type ChannelConnection } from '../remote/channel.js';
 import { Refusal } from '../remote/refusal.js';
+import { readRequest } from '../remote/running.js';
 import { uplinkChanges } from '../remote/role.js';
 import type { ProbeResult, RemoteRuntime, TrialProbe } from '../remote/runtime.js';
 import { StateDir } from '../remote/state.js';
@@ -183,6 +184,7 @@ export async function startRemoteGateway(
     return r.ok ? r : { ok: false as const, errors: r.errors.map(formatIssue) };
   };
   let agent: RemoteAgent | undefined;
+  let answering = false;
   const onError = (what: string) => (e: unknown) => log.error({ err: errorMessage(e) }, what);
   const channel = new ConfigChannel({
     gateway: gatewayId,
@@ -199,6 +201,13 @@ export async function startRemoteGateway(
         void agent?.receiveTrust(b).then((ok) => ok && agent?.publishStatus());
       },
       tooLarge: (n) => agent?.refuseTooLarge(n),
+      // One answer at a time: requests arriving meanwhile are dropped (the asker asks again).
+      request: (b) => {
+        const nonce = readRequest(b);
+        if (!nonce || !agent || answering) return;
+        answering = true;
+        void channel.publishRunning(agent.runningReport(nonce)).catch(onError('running config not sent')).finally(() => (answering = false));
+      },
     },
   });
   const runtime = new GatewayRuntime({ profiles, logger }, async (config, previous) => {

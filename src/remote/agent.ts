@@ -18,6 +18,7 @@ import type { Logger } from '../core/logger.js';
 import { readHead, SITE_FILE, textHash, type HeadPayload } from './bundle.js';
 import { parseEnvelope, sha256Hex, validSigners } from './dsse.js';
 import { isRefusal, Refusal } from './refusal.js';
+import type { RunningReport } from './running.js';
 import type { ProbeResult, RemoteRuntime } from './runtime.js';
 import { inactiveSlot, type LastOutcome, type RemoteState, type SlotRef, StateDir } from './state.js';
 import type { HeadState, RemoteStatus } from './status.js';
@@ -193,6 +194,25 @@ export class RemoteAgent {
       running: { seq: ref?.seq ?? null, sha256: this.runningSha, source: ref?.source ?? 'file', dirty: this.state.dirty },
       last: last ? { ...last, at: new Date(last.at).toISOString() } : null,
       head: this.headState(),
+    };
+  }
+
+  /** The running config, for `fleet sign` (src/remote/running.ts). */
+  runningReport(nonce: string): RunningReport {
+    const ref = this.state.trial ?? this.state.committed;
+    const { stateDir } = this.opts;
+    const site = ref ? stateDir.readSlot(ref.slot, SITE_FILE) : readFileSync(this.opts.localFile, 'utf8');
+    const envelopeFile = ref && ref.source === 'push' ? join(stateDir.slotDir(ref.slot), 'bundle.dsse.json') : undefined;
+    return {
+      gateway: this.opts.gateway,
+      nonce,
+      sha256: textHash(site),
+      seq: ref?.seq ?? null,
+      lastSeq: this.state.lastSeq,
+      source: ref?.source ?? 'file',
+      dirty: this.state.dirty,
+      site,
+      ...(envelopeFile && existsSync(envelopeFile) ? { envelope: readFileSync(envelopeFile, 'utf8') } : {}),
     };
   }
 
