@@ -50,6 +50,7 @@ function site(o: { allow?: string[]; lan2Timeout?: string; poll?: string; client
 }
 
 const busStats = (id: string) => (runtime.running!.stats().buses as Record<string, { transactions: number; reconnects: number }>)[id]!;
+const deviceStats = (id: string) => (runtime.running!.stats().devices as Record<string, Record<string, number>>)[id]!;
 const connections = () => [sim1.connections(), sim2.connections()];
 
 async function until(what: string, done: () => boolean, ms = 15_000): Promise<void> {
@@ -104,12 +105,16 @@ describe('a config change on a running gateway', () => {
     const gateway = runtime.running;
     const before = connections();
     const tx = busStats('lan1').transactions;
+    const linky = deviceStats('linky');
     await runtime.run(site({ allow: ['m1.*', 'm2.*'] }));
     expect(runtime.running).toBe(gateway);
-    // Polling goes on on the same connections: the counters keep growing (a restart starts them at 0).
+    // Polling goes on on the same connections and the same serial port: the counters keep growing (a
+    // restart starts them at 0) and the port was opened once.
     await until('more polls', () => busStats('lan1').transactions > tx + 2 && busStats('lan2').transactions > tx + 2);
+    await until('more TIC bytes', () => deviceStats('linky').bytesIn! > linky.bytesIn!);
     expect(connections()).toEqual(before);
     expect(busStats('lan1').reconnects).toBe(0);
+    expect(deviceStats('linky').opens).toBe(linky.opens);
     const trial = await runtime.probe(runtime.baseline(), Date.now() + 10_000);
     expect(trial).toEqual({ ok: true });
   }, 30_000);
