@@ -63,7 +63,7 @@ export class GatewayRuntime implements RemoteRuntime {
   private gateway?: Gateway;
   private current?: Config;
   private readonly probes = new Map<string, TrialProbe>();
-  private readonly log?: Logger;
+  private readonly log: Logger;
 
   constructor(
     private readonly base: Omit<GatewayOptions, 'config'>,
@@ -90,7 +90,7 @@ export class GatewayRuntime implements RemoteRuntime {
         if (plan.kind === 'parts') await this.onRun?.(config, previous);
         return;
       }
-      this.log?.info({ why: plan.why }, 'config changed: the whole gateway restarts');
+      this.log.info({ why: plan.why }, 'config changed: the whole gateway restarts');
     }
     await this.gateway?.stop();
     this.gateway = undefined;
