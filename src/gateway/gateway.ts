@@ -35,7 +35,8 @@ import { windowLedger } from './ledger-figures.js';
 import { GatewayStatus } from './status-source.js';
 import type { StatusServer } from '../status/server.js';
 import { CrashRecovery } from './recovery.js';
-import { buildDrivers, type BuiltDrivers } from './build-drivers.js';
+import { buildDrivers, type BuiltDrivers, type Driver } from './build-drivers.js';
+import { restartPlan, type RestartPlan } from './config-diff.js';
 import { readUplinkSecrets } from './uplink-options.js';
 import type { NodeRedHandle, NodeRedState } from '../nodered/start.js';
 import type { Bridge } from '../bridge/server.js';
@@ -101,11 +102,19 @@ export function busHangMs(config: Config): number {
   return Math.max(30_000, 3 * Math.max(0, ...budgets));
 }
 
+/** Whether the pipeline sees the same points under `next` as under `old`: then buses may restart alone. */
+function samePipeline(old: Config, oldBuilt: BuiltDrivers, next: Config, nextBuilt: BuiltDrivers): boolean {
+  const view = (c: Config, b: BuiltDrivers) => JSON.stringify([b.points, [...b.expectedPerWindow].sort(), b.quality, closeGrace(c)]);
+  return view(old, oldBuilt) === view(next, nextBuilt);
+}
+
 /** Window closing runs every CLOSE_TICK_MS; not running for this long means the loop is starved. */
 export const CLOSE_STALL_MS = 10_000;
 
 export class Gateway {
-  private readonly built: BuiltDrivers;
+  private built: BuiltDrivers;
+  /** The config running now: a policy, uplink or bus change replaces it in place (reconfigure). */
+  private config: Config;
   private readonly aggregator: Aggregator;
   private readonly quality: QualityChecker;
   private readonly clock: ClockGuard;
@@ -133,7 +142,7 @@ export class Gateway {
   /** Points cut from messages since the last health message (they are also in each summary's drops). */
   private pointsCut = 0;
   /** Recorded with every queued message; a backlog queued under another policy is not sent (start()). */
-  private readonly policy: string;
+  private policy: string;
   private lastCloseTickAt = 0;
   private windowsClosed = 0;
   private ledgerPolicyNoted = false;
@@ -147,9 +156,12 @@ export class Gateway {
   /** The Node-RED bridge and who listens through it (readings after checks, closed summaries). */
   private bridge?: Bridge;
   private readonly listeners = new Set<BridgeListener>();
+  /** Good readings received per bus since the start (any protocol): what a remote trial compares. */
+  private readonly goodByBus = new Map<string, number>();
 
   constructor(private readonly opts: GatewayOptions) {
     const { config } = opts;
+    this.config = config;
     this.built = buildDrivers(config, opts.profiles, opts.logger);
     this.quality = new QualityChecker(this.built.quality);
     const rollovers = new Map(this.built.quality.map((q) => [pointKey(q.device, q.point), q.rolloverAt]));
@@ -190,11 +202,11 @@ export class Gateway {
   }
 
   get brokerUrl(): string | undefined {
-    return this.opts.config.uplink.broker ?? this.opts.brokerUrl;
+    return this.config.uplink.broker ?? this.opts.brokerUrl;
   }
 
   async start(): Promise<void> {
-    const { config } = this.opts;
+    const { config } = this;
     // Before anything else: a second gateway on this store refuses at once, naming the first.
     this.lock = acquireInstanceLock(config.store.path, 'gateway');
     try {
@@ -231,7 +243,8 @@ export class Gateway {
   }
 
   private async startLocked(): Promise<void> {
-    const { config, logger } = this.opts;
+    const { config } = this;
+    const { logger } = this.opts;
     for (const w of configWarnings(config)) logger.warn({ field: w.path.join('.') }, w.message);
     // Secrets first: a missing certificate or password file stops the start before anything is opened.
     const secrets = this.brokerUrl ? readUplinkSecrets(config.uplink) : {};
@@ -251,31 +264,7 @@ export class Gateway {
     this.writes = new WriteBuffer({ target: this.store, logger: storeLogger, onRecovered: () => this.uplink?.kick() });
     this.dropBacklogOfOtherPolicies(storeLogger);
     this.recoverInterruptedWindows();
-    const url = this.brokerUrl;
-    if (url) {
-      this.uplink = new MqttUplink({
-        url,
-        site: config.site.id,
-        gateway: config.gateway.id,
-        topicPrefix: config.uplink.topicPrefix,
-        outbox: this.store,
-        logger: logger.child({ part: 'uplink' }),
-        clientId: config.uplink.clientId ?? `passerelle-${config.site.id}-${config.gateway.id}`,
-        protocolVersion: config.uplink.protocolVersion,
-        maxInFlight: config.uplink.maxInFlight,
-        maxMessagesPerSecond: config.uplink.maxMessagesPerSecond,
-        ...secrets,
-        onPublished: (message, bytes) => {
-          // One line per message, so the journal shows that data leaves (and how much).
-          logger.info({ topic: message.topic, bytes }, 'published');
-          this.opts.onEvent?.({ type: 'published', message, bytes });
-          this.status?.noteSent(message, bytes);
-        },
-      });
-      await this.uplink.start();
-    } else {
-      logger.warn('no broker configured: summaries stay in the outbox');
-    }
+    await this.startUplink(secrets);
     if (config.status && this.status) {
       // Loaded only when configured: a gateway without a page never loads node:https or the page.
       const { startStatusServer } = await import('../status/server.js');
@@ -285,20 +274,65 @@ export class Gateway {
     this.flushTimer = setInterval(() => this.flushRaw(), config.store.commitInterval);
     this.closeTimer = setInterval(() => this.closeWindows(Date.now()), CLOSE_TICK_MS);
     this.lastCloseTickAt = performance.now();
-    for (const driver of this.built.drivers) {
-      let cycled: () => void = () => undefined;
-      if (driver instanceof ModbusDeviceDriver) this.firstCycles.push(new Promise<void>((resolve) => (cycled = resolve)));
-      await driver.start((readings) => {
-        cycled();
-        this.ingest(readings);
-      });
-    }
+    await this.startDrivers(this.built.drivers);
     // The bridge first: Node-RED's nodes connect to its socket as soon as they start.
     const bridge = this.opts.bridge ?? bridgeOfSite(config);
     if (bridge) await this.startBridge(bridge);
     await this.startNodeRed();
     // Every configured bus, serial-protocol ones included (built.buses holds the Modbus ones only).
-    logger.info({ devices: config.devices.length, buses: config.buses.length, store: config.store.path, broker: url && redactBrokerUrl(url) }, 'gateway started');
+    logger.info({ devices: config.devices.length, buses: config.buses.length, store: config.store.path, broker: this.brokerUrl && redactBrokerUrl(this.brokerUrl) }, 'gateway started');
+  }
+
+  private async startDrivers(drivers: readonly Driver[]): Promise<void> {
+    const busOf = new Map(this.config.devices.map((d) => [d.id, d.bus]));
+    for (const driver of drivers) {
+      let cycled: () => void = () => undefined;
+      if (driver instanceof ModbusDeviceDriver) this.firstCycles.push(new Promise<void>((resolve) => (cycled = resolve)));
+      const bus = busOf.get(driver.id);
+      await driver.start((readings) => {
+        cycled();
+        if (bus !== undefined) this.countGood(bus, readings);
+        this.ingest(readings);
+      });
+    }
+  }
+
+  /** Good readings per bus: frames whose checksum (CRC, TIC group checksum) held, for the remote trial. */
+  private countGood(bus: string, readings: readonly Reading[]): void {
+    let good = 0;
+    for (const r of readings) if (r.quality === 'good') good += 1;
+    if (good > 0) this.goodByBus.set(bus, (this.goodByBus.get(bus) ?? 0) + good);
+  }
+
+  /** The MQTT uplink of the running config (none without a broker: summaries wait in the outbox). */
+  private async startUplink(secrets: ReturnType<typeof readUplinkSecrets>): Promise<void> {
+    const { config } = this;
+    const { logger } = this.opts;
+    const url = this.brokerUrl;
+    if (!url) {
+      logger.warn('no broker configured: summaries stay in the outbox');
+      return;
+    }
+    this.uplink = new MqttUplink({
+      url,
+      site: config.site.id,
+      gateway: config.gateway.id,
+      topicPrefix: config.uplink.topicPrefix,
+      outbox: this.store!,
+      logger: logger.child({ part: 'uplink' }),
+      clientId: config.uplink.clientId ?? `passerelle-${config.site.id}-${config.gateway.id}`,
+      protocolVersion: config.uplink.protocolVersion,
+      maxInFlight: config.uplink.maxInFlight,
+      maxMessagesPerSecond: config.uplink.maxMessagesPerSecond,
+      ...secrets,
+      onPublished: (message, bytes) => {
+        // One line per message, so the journal shows that data leaves (and how much).
+        logger.info({ topic: message.topic, bytes }, 'published');
+        this.opts.onEvent?.({ type: 'published', message, bytes });
+        this.status?.noteSent(message, bytes);
+      },
+    });
+    await this.uplink.start();
   }
 
   /** Last: Node-RED is loaded (in a child process) only when the site enables it. */
@@ -346,7 +380,8 @@ export class Gateway {
 
   /** Before the drivers start: windows the previous run was killed in are rebuilt from the store. */
   private recoverInterruptedWindows(): void {
-    const { config, logger } = this.opts;
+    const { config } = this;
+    const { logger } = this.opts;
     const { recovery, closed } = CrashRecovery.replay({
       store: this.store!,
       aggregator: this.aggregator,
@@ -419,7 +454,7 @@ export class Gateway {
     if (!this.running) return 'not running';
     const sinceClose = now - this.lastCloseTickAt;
     if (sinceClose > CLOSE_STALL_MS) return `window closing has not run for ${Math.round(sinceClose / 1000)} s`;
-    const hangMs = busHangMs(this.opts.config);
+    const hangMs = busHangMs(this.config);
     for (const [id, bus] of this.built.buses) {
       const busy = bus.busyForMs(now);
       if (busy > hangMs) return `bus ${id}: one request has been running for ${Math.round(busy / 1000)} s`;
@@ -438,6 +473,79 @@ export class Gateway {
     const clock = this.clock.trusted ? 'clock trusted' : 'waiting for a trusted clock';
     const nodered = this.nodered ? `, Node-RED ${this.nodered.state().status}` : '';
     return `${this.built.drivers.length} devices, ${this.windowsClosed} windows closed, ${outbox} in outbox, ${clock}${nodered}`;
+  }
+
+  /**
+   * Runs `next` by restarting only the parts that changed (config-diff.ts) and returns the plan. A
+   * `full` plan is left to the caller (stop, then a new Gateway), as is a throw halfway through.
+   */
+  async reconfigure(next: Config): Promise<RestartPlan> {
+    let built: BuiltDrivers | undefined;
+    const plan = restartPlan(this.config, next, () => {
+      built = buildDrivers(next, this.opts.profiles, this.opts.logger);
+      return samePipeline(this.config, this.built, next, built);
+    });
+    if (plan.kind !== 'parts') return plan;
+    if (!this.running) return { kind: 'full', why: 'not running' };
+    // The bridge and the status page hold the lines and the config they started with.
+    if ((this.bridge || this.statusServer) && (plan.buses.length > 0 || plan.uplink)) return { kind: 'full', why: 'the bridge or the status page uses the lines and the uplink' };
+    const old = this.config;
+    this.config = next;
+    this.health.reconfigure(next);
+    if (plan.policy) this.swapPolicy();
+    if (plan.buses.length > 0) await this.restartBuses(plan.buses, old, built!);
+    if (plan.uplink) await this.restartUplink();
+    this.opts.logger.info({ policy: plan.policy, uplink: plan.uplink, buses: plan.buses }, 'config changed: only these parts restarted');
+    return plan;
+  }
+
+  /** New policy: summaries from now on are built under it; the queue built under the old one is dropped, as at a start. */
+  private swapPolicy(): void {
+    this.policy = policyHash(this.config.policy);
+    this.dropBacklogOfOtherPolicies(this.opts.logger.child({ part: 'store' }));
+  }
+
+  /** Stops the drivers and closes the lines of `ids`, then starts those of `next`; other buses keep polling. */
+  private async restartBuses(ids: readonly string[], old: Config, next: BuiltDrivers): Promise<void> {
+    const touched = new Set(ids);
+    const onTouched = (config: Config) => {
+      const busOf = new Map(config.devices.map((d) => [d.id, d.bus]));
+      return (d: Driver) => touched.has(busOf.get(d.id) ?? '');
+    };
+    const [wasTouched, isTouched] = [onTouched(old), onTouched(this.config)];
+    await Promise.all(this.built.drivers.filter(wasTouched).map((d) => d.stop()));
+    await Promise.all([...this.built.buses].filter(([id]) => touched.has(id)).map(([, b]) => b.close()));
+    const buses = new Map([...this.built.buses].filter(([id]) => !touched.has(id)));
+    for (const [id, b] of next.buses) if (touched.has(id)) buses.set(id, b);
+    const started = next.drivers.filter(isTouched);
+    this.built = { ...next, buses, drivers: [...this.built.drivers.filter((d) => !wasTouched(d)), ...started] };
+    await this.startDrivers(started);
+  }
+
+  private async restartUplink(): Promise<void> {
+    const secrets = this.brokerUrl ? readUplinkSecrets(this.config.uplink) : {};
+    await this.uplink?.stop();
+    this.uplink = undefined;
+    await this.startUplink(secrets);
+  }
+
+  /** Good readings per bus since the start (frames whose CRC or checksum held). */
+  goodReadingsByBus(): ReadonlyMap<string, number> {
+    return this.goodByBus;
+  }
+
+  /** The trial's store probe: a canary written through the store (one synced commit) and read back. Undefined when it holds. */
+  probeStore(): string | undefined {
+    const fault = this.writes?.fault();
+    if (fault !== undefined) return String(fault);
+    if (!this.store) return 'the store is not open';
+    const wrote = Date.now();
+    try {
+      const read = this.store.writeCanary(wrote);
+      return read === wrote ? undefined : `wrote ${wrote}, read back ${String(read)}`;
+    } catch (e) {
+      return errorMessage(e);
+    }
   }
 
   async stop(): Promise<void> {
@@ -476,7 +584,8 @@ export class Gateway {
    * window that still cannot be built (a bug) is logged and counted as a dropped summary, never thrown.
    */
   private buildMessages(summary: WindowSummary, topic: string): OutboxMessage[] {
-    const { config, logger } = this.opts;
+    const { config } = this;
+    const { logger } = this.opts;
     try {
       const built = buildWindowMessages(summary, config.policy, config.uplink.format, topic, config.uplink.maxMessageBytes);
       if (built.pointsCut > 0) {
@@ -572,13 +681,14 @@ export class Gateway {
     const state = this.clock.trusted ? 'trusted' : 'waiting';
     if (state === this.clockReported) return;
     this.clockReported = state;
-    const { logger, config } = this.opts;
+    const { config } = this;
+    const { logger } = this.opts;
     if (state === 'waiting') logger.warn({ trust: config.site.clock.trust }, 'clock not trusted yet (waiting for NTP): readings are held, no window closes');
     else logger.info(this.clock.stats(), 'clock trusted');
   }
 
   private enqueue(summaries: readonly WindowSummary[]): void {
-    const { config } = this.opts;
+    const { config } = this;
     const topic = summaryTopic(config.uplink.topicPrefix, config.site.id, config.gateway.id);
     let last: WindowSummary | undefined;
     const batch: OutboxMessage[] = [];

@@ -22,13 +22,18 @@ export class HealthReporter {
   private readonly flashWrites: FlashWriteRate;
 
   constructor(
-    private readonly config: Config,
+    private config: Config,
     private readonly logger: Logger,
     /** The gateway's clock guard: trusted once NTP-synchronised (or by site.clock.trust). */
     private readonly clockSynced: () => boolean,
     flashWrites?: FlashWriteRate,
   ) {
     this.flashWrites = flashWrites ?? new FlashWriteRate();
+  }
+
+  /** A policy or uplink change in place (Gateway.reconfigure): health groups and topics follow it. */
+  reconfigure(config: Config): void {
+    this.config = config;
   }
 
   messages(window: WindowSummary, buses: ReadonlyMap<string, ModbusBus>, store: Store | undefined, serial: readonly Driver[] = []): OutboxMessage[] {

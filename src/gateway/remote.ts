@@ -1,7 +1,9 @@
 /**
  * The gateway under remote configuration: the agent (src/remote) decides which config runs; this file
- * is the narrow hook it is given (RemoteRuntime). A changed config restarts the Gateway as a whole (stop
- * in order, start with the new config): the store and outbox are on disk, so nothing acknowledged is lost.
+ * is the narrow hook it is given (RemoteRuntime). A changed config restarts only the parts it changes
+ * (gateway/config-diff.ts: a policy swap keeps buses, store and uplink open); a change no part can take
+ * alone restarts the Gateway as a whole (stop in order, start with the new config): the store and outbox
+ * are on disk, so nothing acknowledged is lost either way.
  */
 import { mkdirSync, watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
@@ -13,22 +15,43 @@ import type { BusStats } from '../bus/modbus-bus.js';
 import { RemoteAgent } from '../remote/agent.js';
 import { ConfigChannel, tryConnect, type ChannelConnection } from '../remote/channel.js';
 import { Refusal } from '../remote/refusal.js';
+import { readRequest } from '../remote/running.js';
 import { uplinkChanges } from '../remote/role.js';
-import type { ProbeResult, RemoteRuntime } from '../remote/runtime.js';
+import type { ProbeResult, RemoteRuntime, TrialProbe } from '../remote/runtime.js';
 import { StateDir } from '../remote/state.js';
+import type { RestartPlan } from './config-diff.js';
 import { Gateway, type GatewayOptions } from './gateway.js';
 import { knownProfiles } from './load-site.js';
 import { readUplinkSecrets } from './uplink-options.js';
 
 const PROBE_TICK_MS = 200;
 
-/** Buses where some device answered (a reply or an exception; in-flight requests and timeouts do not count). */
-function answeringBuses(gateway: Gateway | undefined): Set<string> {
-  const buses = (gateway?.stats().buses ?? {}) as Record<string, BusStats>;
-  const answers = (s: BusStats) =>
-    Object.values(s.units).reduce((n, u) => n + u.ok + Object.values(u.exceptions).reduce((a, b) => a + b, 0), 0);
-  return new Set(Object.entries(buses).filter(([, s]) => answers(s) > 0).map(([id]) => id));
+/** What the running gateway saw before a change, compared after it; plain JSON (persisted with the trial). */
+export interface GatewayBaseline {
+  /** Buses where a device answered (Modbus reply or exception, or a serial frame whose checksum held). */
+  buses: Record<string, { answers: number; errorRate: number }>;
+  /** Baselines of the probes other parts added (addProbe), by name. */
+  probes: Record<string, unknown>;
 }
+
+/** Answers per bus: Modbus replies and exceptions (timeouts do not count), plus good readings of any protocol. */
+function busAnswers(gateway: Gateway | undefined): Map<string, { answers: number; errorRate: number }> {
+  const out = new Map<string, { answers: number; errorRate: number }>();
+  if (!gateway) return out;
+  for (const [id, s] of Object.entries((gateway.stats().buses ?? {}) as Record<string, BusStats>)) {
+    const units = Object.values(s.units);
+    const answered = units.reduce((n, u) => n + u.ok + Object.values(u.exceptions).reduce((a, b) => a + b, 0), 0);
+    const requests = units.reduce((n, u) => n + u.requests, 0);
+    out.set(id, { answers: answered, errorRate: requests > 0 ? 1 - answered / requests : 0 });
+  }
+  for (const [id, good] of gateway.goodReadingsByBus()) {
+    const m = out.get(id);
+    out.set(id, { answers: (m?.answers ?? 0) + good, errorRate: m?.errorRate ?? 0 });
+  }
+  return out;
+}
+
+const isBaseline = (b: unknown): b is GatewayBaseline => typeof b === 'object' && b !== null && 'buses' in b && 'probes' in b;
 
 export const channelConnection = (config: Config): ChannelConnection | undefined => {
   if (!config.uplink.broker) return undefined;
@@ -39,20 +62,36 @@ export const channelConnection = (config: Config): ChannelConnection | undefined
 export class GatewayRuntime implements RemoteRuntime {
   private gateway?: Gateway;
   private current?: Config;
+  private readonly probes = new Map<string, TrialProbe>();
+  private readonly log: Logger;
 
   constructor(
     private readonly base: Omit<GatewayOptions, 'config'>,
     /** Called after each (re)start, e.g. to move the config channel to a new broker. */
     private readonly onRun?: (config: Config, previous: Config | undefined) => Promise<void>,
-  ) {}
+  ) {
+    this.log = base.logger.child({ part: 'remote' });
+  }
 
   get running(): Gateway | undefined {
     return this.gateway;
   }
 
+  /**
+   * Runs `config`: only the parts that changed restart (gateway/config-diff.ts); a change no part can
+   * take alone, or a part that fails to restart alone, restarts the whole gateway.
+   */
   async run(config: Config): Promise<void> {
-    if (this.current && JSON.stringify(this.current) === JSON.stringify(config)) return;
     const previous = this.current;
+    if (this.gateway) {
+      const plan = await this.gateway.reconfigure(config).catch((e: unknown): RestartPlan => ({ kind: 'full', why: `a part failed to restart alone: ${errorMessage(e)}` }));
+      if (plan.kind !== 'full') {
+        this.current = config;
+        if (plan.kind === 'parts') await this.onRun?.(config, previous);
+        return;
+      }
+      this.log.info({ why: plan.why }, 'config changed: the whole gateway restarts');
+    }
     // Detached first: a gateway that is stopping is not the one running (systemd's watchdog then
     // counts a restart, not a stall).
     const stopping = this.gateway;
@@ -65,20 +104,46 @@ export class GatewayRuntime implements RemoteRuntime {
     await this.onRun?.(config, previous);
   }
 
-  baseline(): unknown {
-    return answeringBuses(this.gateway);
+  addProbe(name: string, probe: TrialProbe): void {
+    this.probes.set(name, probe);
   }
 
-  /** Every bus that answered before answers again; the store takes writes. The broker is probed by the agent (status PUBACK). */
+  baseline(): GatewayBaseline {
+    const probes: Record<string, unknown> = {};
+    for (const [name, p] of this.probes) probes[name] = p.baseline();
+    return { buses: Object.fromEntries([...busAnswers(this.gateway)].filter(([, b]) => b.answers > 0)), probes };
+  }
+
+  /**
+   * The trial: every bus in the baseline that the new config still has answers again (a new answer
+   * after the probe starts), the store writes and reads back a canary, and each added probe holds. The
+   * broker round trip is the agent's (status PUBACK).
+   */
   async probe(baseline: unknown, deadline: number): Promise<ProbeResult> {
-    const expected = [...(baseline as Set<string>)].filter((id) => this.current?.buses.some((b) => b.id === id));
+    const base: GatewayBaseline = isBaseline(baseline) ? baseline : { buses: {}, probes: {} };
+    const store = this.gateway ? this.gateway.probeStore() : 'the gateway is not running';
+    if (store !== undefined) return { ok: false, reason: 'probe:store', detail: store };
+    const buses = await this.probeBuses(base, deadline);
+    if (!buses.ok) return buses;
+    for (const [name, p] of this.probes) {
+      const r = await p.probe(base.probes[name], deadline);
+      if (!r.ok) return r;
+    }
+    return { ok: true };
+  }
+
+  private async probeBuses(base: GatewayBaseline, deadline: number): Promise<ProbeResult> {
+    const expected = Object.keys(base.buses).filter((id) => this.current?.buses.some((b) => b.id === id));
+    const at = busAnswers(this.gateway);
+    const since = new Map(expected.map((id) => [id, at.get(id)?.answers ?? 0]));
     for (;;) {
-      const answering = answeringBuses(this.gateway);
-      const missing = expected.filter((id) => !answering.has(id));
-      const storeFault = this.gateway?.stats().storeFault as string | undefined;
-      if (storeFault) return { ok: false, reason: 'probe:store', detail: String(storeFault) };
+      const now = busAnswers(this.gateway);
+      const missing = expected.filter((id) => (now.get(id)?.answers ?? 0) <= since.get(id)!);
       if (missing.length === 0) return { ok: true };
-      if (Date.now() >= deadline) return { ok: false, reason: `probe:bus:${missing[0]}`, detail: `no answer on ${missing.join(', ')} during the trial (they answered before)` };
+      if (Date.now() >= deadline) {
+        const was = missing.map((id) => `${id} (error rate before ${Math.round(base.buses[id]!.errorRate * 100)} %)`).join(', ');
+        return { ok: false, reason: `probe:bus:${missing[0]}`, detail: `no answer on ${was} during the trial (they answered before)` };
+      }
       await new Promise((r) => setTimeout(r, PROBE_TICK_MS));
     }
   }
@@ -124,6 +189,7 @@ export async function startRemoteGateway(
     return r.ok ? r : { ok: false as const, errors: r.errors.map(formatIssue) };
   };
   let agent: RemoteAgent | undefined;
+  let answering = false;
   const onError = (what: string) => (e: unknown) => log.error({ err: errorMessage(e) }, what);
   const channel = new ConfigChannel({
     gateway: gatewayId,
@@ -140,6 +206,13 @@ export async function startRemoteGateway(
         void agent?.receiveTrust(b).then((ok) => ok && agent?.publishStatus());
       },
       tooLarge: (n) => agent?.refuseTooLarge(n),
+      // One answer at a time: requests arriving meanwhile are dropped (the asker asks again).
+      request: (b) => {
+        const nonce = readRequest(b);
+        if (!nonce || !agent || answering) return;
+        answering = true;
+        void channel.publishRunning(agent.runningReport(nonce)).catch(onError('running config not sent')).finally(() => (answering = false));
+      },
     },
   });
   const runtime = new GatewayRuntime({ profiles, logger }, async (config, previous) => {

@@ -2,7 +2,8 @@
  * The remote-config agent: verify -> stage -> trial -> commit or roll back, one bundle at a time.
  *
  *   IDLE --bundle--> verify --fail--> refused (reported; nothing written)
- *                    verify --ok----> stage: inactive slot written + flushed; state {trial, lastSeq, timeFloor}
+ *                    verify --ok----> stage: inactive slot written + flushed; baseline (what the old config saw)
+ *                                     written; state {trial, lastSeq, timeFloor}
  *                    trial: run the new config, probe (broker PUBACK, buses, store) until trialS
  *                    pass -> state {committed} -> applied    fail/timeout -> state {trial: null} -> rolled-back
  *
@@ -17,6 +18,7 @@ import type { Logger } from '../core/logger.js';
 import { readHead, SITE_FILE, textHash, type HeadPayload } from './bundle.js';
 import { parseEnvelope, sha256Hex, validSigners } from './dsse.js';
 import { isRefusal, Refusal } from './refusal.js';
+import type { RunningReport } from './running.js';
 import type { ProbeResult, RemoteRuntime } from './runtime.js';
 import { inactiveSlot, type LastOutcome, type RemoteState, type SlotRef, StateDir } from './state.js';
 import type { HeadState, RemoteStatus } from './status.js';
@@ -101,7 +103,8 @@ export class RemoteAgent {
     this.runningSha = textHash(text);
     if (this.state.trial) {
       const previous = this.state.committed ? this.parseSlot(this.state.committed) : this.parseLocal();
-      await this.runTrial(previous, this.state.trial.trialS);
+      // Nothing runs yet: what the old config saw was persisted when the trial started.
+      await this.runTrial(previous, this.state.trial.trialS, stateDir.readBaseline(this.state.trial));
     } else await this.opts.runtime.run(this.running);
     await this.publishStatus();
     await this.takeInbox();
@@ -194,6 +197,25 @@ export class RemoteAgent {
     };
   }
 
+  /** The running config, for `fleet sign` (src/remote/running.ts). */
+  runningReport(nonce: string): RunningReport {
+    const ref = this.state.trial ?? this.state.committed;
+    const { stateDir } = this.opts;
+    const site = ref ? stateDir.readSlot(ref.slot, SITE_FILE) : readFileSync(this.opts.localFile, 'utf8');
+    const envelopeFile = ref && ref.source === 'push' ? join(stateDir.slotDir(ref.slot), 'bundle.dsse.json') : undefined;
+    return {
+      gateway: this.opts.gateway,
+      nonce,
+      sha256: textHash(site),
+      seq: ref?.seq ?? null,
+      lastSeq: this.state.lastSeq,
+      source: ref?.source ?? 'file',
+      dirty: this.state.dirty,
+      site,
+      ...(envelopeFile && existsSync(envelopeFile) ? { envelope: readFileSync(envelopeFile, 'utf8') } : {}),
+    };
+  }
+
   async publishStatus(): Promise<boolean> {
     try {
       await this.opts.report?.(this.status());
@@ -277,6 +299,8 @@ export class RemoteAgent {
     const { stateDir } = this.opts;
     const slot = inactiveSlot(this.state);
     await stateDir.stage(slot, files);
+    const baseline = this.opts.runtime.baseline();
+    await stateDir.writeBaseline({ slot, sha256: ref.sha256 }, baseline);
     const { envelope, ...seq } = seqFields;
     // The one commit point: sequence used up, time floor raised and the trial started, together.
     await this.save({
@@ -289,16 +313,15 @@ export class RemoteAgent {
     const previous = this.running;
     this.running = config;
     this.runningSha = ref.sha256;
-    return this.runTrial(previous, trialS);
+    return this.runTrial(previous, trialS, baseline);
   }
 
   /** Runs the trial config (already current), probes, then commits or rolls back to `previous`. */
-  private async runTrial(previous: Config, trialS: number): Promise<Outcome> {
+  private async runTrial(previous: Config, trialS: number, baseline: unknown): Promise<Outcome> {
     const { runtime, stateDir, logger } = this.opts;
     const trial = this.state.trial!;
     this.inTrial = true;
     try {
-      const baseline = runtime.baseline();
       let result = await runtime.run(this.running).then(
         (): ProbeResult => ({ ok: true }),
         (e: unknown): ProbeResult => ({ ok: false, reason: 'probe:start', detail: errorMessage(e) }),

@@ -1,6 +1,7 @@
 /**
  * The MQTT 5 side of remote config: subscribes to the gateway's retained `desired` (bundle), `head` and
- * `trust` topics, publishes the retained `status` (QoS 1, resolved on PUBACK) with an `offline` Will.
+ * `trust` topics and to `req` (the fleet asks for the running config, answered on `running`), publishes
+ * the retained `status` (QoS 1, resolved on PUBACK) with an `offline` Will.
  *
  * The client announces a Maximum Packet Size (MQTT 5.0 §3.1.2.11.4) so a conforming broker never
  * delivers a larger bundle; a larger one that arrives anyway is refused on its length alone, before any
@@ -11,6 +12,7 @@ import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { offlineStatus, type RemoteStatus } from './status.js';
+import type { RunningReport } from './running.js';
 import { cfgTopic } from './topics.js';
 
 export interface ChannelConnection {
@@ -26,6 +28,8 @@ export interface ChannelHandlers {
   bundle(bytes: Buffer): void;
   head(bytes: Buffer): void;
   trust(bytes: Buffer): void;
+  /** A request for the running config (fleet sign): answered with publishRunning. */
+  request?(bytes: Buffer): void;
   /** A publish larger than the cap (the broker should never send one). */
   tooLarge(bytes: number): void;
 }
@@ -53,16 +57,23 @@ export class ConfigChannel {
     const { gateway, topicPrefix, maxBundleBytes, logger } = this.opts;
     const client = connect(conn.url, this.clientOptions(conn));
     this.client = client;
-    const topics = { desired: cfgTopic(topicPrefix, gateway, 'desired'), head: cfgTopic(topicPrefix, gateway, 'head'), trust: cfgTopic(topicPrefix, gateway, 'trust') };
+    const topics = {
+      desired: cfgTopic(topicPrefix, gateway, 'desired'),
+      head: cfgTopic(topicPrefix, gateway, 'head'),
+      trust: cfgTopic(topicPrefix, gateway, 'trust'),
+      req: cfgTopic(topicPrefix, gateway, 'req'),
+    };
     client.on('message', (topic, payload) => {
       if (payload.length > maxBundleBytes) return this.opts.handlers.tooLarge(payload.length);
       if (topic === topics.desired) this.opts.handlers.bundle(payload);
       else if (topic === topics.head) this.opts.handlers.head(payload);
       else if (topic === topics.trust) this.opts.handlers.trust(payload);
+      else if (topic === topics.req) this.opts.handlers.request?.(payload);
     });
     client.on('connect', () => {
       // Trust first: a bundle signed by rotated keys must meet the new trust file.
-      client.subscribe([topics.trust, topics.head, topics.desired], { qos: 1 }, (err) => {
+      const wanted = [topics.trust, topics.head, topics.desired, ...(this.opts.handlers.request ? [topics.req] : [])];
+      client.subscribe(wanted, { qos: 1 }, (err) => {
         if (err) logger.warn({ err: errorMessage(err) }, 'config topics: subscribe failed');
       });
     });
@@ -82,6 +93,13 @@ export class ConfigChannel {
         });
       });
     await client.publishAsync(cfgTopic(this.opts.topicPrefix, this.opts.gateway, 'status'), JSON.stringify(status), { qos: 1, retain: true });
+  }
+
+  /** The running config, on request (QoS 1, not retained: it answers one request, it is not a state). */
+  async publishRunning(report: RunningReport): Promise<void> {
+    const client = this.client;
+    if (!client?.connected) throw new Error('config channel not connected');
+    await client.publishAsync(cfgTopic(this.opts.topicPrefix, this.opts.gateway, 'running'), JSON.stringify(report), { qos: 1 });
   }
 
   /** Says `offline` (retained) on a clean stop too: the Will covers only a vanished gateway. */

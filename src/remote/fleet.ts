@@ -7,6 +7,8 @@ import type { MqttClient } from 'mqtt';
 import { parseEnvelope, sha256Hex } from './dsse.js';
 import { readBundle, type BundlePayload } from './bundle.js';
 import type { RemoteStatus } from './status.js';
+import { randomBytes } from 'node:crypto';
+import { checkReport, type RunningReport } from './running.js';
 import { cfgTopic } from './topics.js';
 
 /**
@@ -177,4 +179,39 @@ export function summarise(statuses: ReadonlyMap<string, RemoteStatus | { gateway
     else if (st.state === 'idle' && st.head.state !== 'behind' && !st.running.dirty) s.converged += 1;
   }
   return s;
+}
+
+/**
+ * Asks `gateway` for the config it runs (`…/cfg/req`, a fresh nonce) and waits for the answer on
+ * `…/cfg/running`; the site text is checked against the hash the gateway gives.
+ */
+export async function fetchRunning(client: MqttClient, prefix: string, gateway: string, timeoutMs: number): Promise<RunningReport> {
+  const nonce = randomBytes(12).toString('base64url');
+  const topic = cfgTopic(prefix, gateway, 'running');
+  let onMessage: (t: string, p: Buffer) => void = () => undefined;
+  const answer = new Promise<RunningReport>((resolve) => {
+    onMessage = (t, p) => {
+      if (t !== topic) return;
+      try {
+        const r = JSON.parse(p.toString('utf8')) as RunningReport;
+        if (r.nonce === nonce && r.gateway === gateway) resolve(r);
+      } catch {
+        // not an answer
+      }
+    };
+    client.on('message', onMessage);
+  });
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await client.subscribeAsync(topic, { qos: 1 });
+    await client.publishAsync(cfgTopic(prefix, gateway, 'req'), JSON.stringify({ nonce }), { qos: 1 });
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${gateway} did not send its running config within ${Math.round(timeoutMs / 1000)} s (offline?)`)), timeoutMs);
+    });
+    return checkReport(await Promise.race([answer, timeout]));
+  } finally {
+    clearTimeout(timer);
+    client.off('message', onMessage);
+    await client.unsubscribeAsync(topic).catch(() => undefined);
+  }
 }

@@ -6,10 +6,22 @@ import type { Config } from '../config/schema.js';
 
 export type ProbeResult = { ok: true } | { ok: false; reason: string; detail: string };
 
+/**
+ * A probe another part of the gateway adds to every trial (the hook for the supervised Node-RED child:
+ * its deployed flows answer and match the running config's flows file). Its baseline must be plain JSON:
+ * it is persisted next to the state file, so a trial resumed after a power cut compares with it.
+ */
+export interface TrialProbe {
+  /** What works now, before the change (plain JSON). */
+  baseline(): unknown;
+  /** Resolves ok once the probe holds against `baseline`, or with the failure; still failing at `deadline` (ms since epoch) is a failure. */
+  probe(baseline: unknown, deadline: number): Promise<ProbeResult>;
+}
+
 export interface RemoteRuntime {
-  /** Runs `config`, restarting what it changes; resolves once started. Throws when it cannot start. */
+  /** Runs `config`, restarting only what it changes; resolves once started. Throws when it cannot start. */
   run(config: Config): Promise<void>;
-  /** What works now (e.g. buses that answered), to be compared after a change. */
+  /** What works now (buses that answered, their error rates, added probes' baselines): plain JSON, persisted for the trial. */
   baseline(): unknown;
   /**
    * Trial probes against the baseline: resolves ok once every probe passed, or the first failure; a probe
@@ -18,4 +30,6 @@ export interface RemoteRuntime {
   probe(baseline: unknown, deadline: number): Promise<ProbeResult>;
   /** Checks `next` can work before anything is staged (a new broker is connected to first); throws a Refusal. */
   preflight(next: Config, running: Config): Promise<void>;
+  /** Adds a probe to every trial from now on, under `name` (its failure reason is `probe:<name>`). */
+  addProbe?(name: string, probe: TrialProbe): void;
 }

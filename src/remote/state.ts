@@ -116,6 +116,24 @@ export class StateDir {
     await writeAtomicAsync(join(this.dir, 'trust', `${version}.trust.dsse.json`), bytes);
   }
 
+  /**
+   * What the old config saw before a trial (buses answering, error rates), written before the state
+   * write that starts the trial: a trial resumed after a power cut compares with it, not with nothing.
+   */
+  async writeBaseline(trial: Pick<SlotRef, 'slot' | 'sha256'>, baseline: unknown): Promise<void> {
+    await writeAtomicAsync(join(this.dir, 'baseline.json'), `${JSON.stringify({ slot: trial.slot, sha256: trial.sha256, baseline: baseline ?? null })}\n`);
+  }
+
+  /** The baseline written for this trial, or undefined (none, damaged, or another trial's). */
+  readBaseline(trial: Pick<SlotRef, 'slot' | 'sha256'>): unknown {
+    try {
+      const b = JSON.parse(readFileSync(join(this.dir, 'baseline.json'), 'utf8')) as { slot?: string; sha256?: string; baseline?: unknown };
+      return b.slot === trial.slot && b.sha256 === trial.sha256 ? (b.baseline ?? undefined) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   point(p: CrashPoint): void {
     this.crashAt(p);
   }

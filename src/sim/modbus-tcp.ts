@@ -47,6 +47,8 @@ export interface ModbusTcpSimulator {
   readonly faults: FaultControl;
   /** Requests and function codes received, per unit (a copy). */
   stats(): SimulatorTraffic;
+  /** TCP connections accepted since the start: a client that reconnects shows here. */
+  connections(): number;
   close(): Promise<void>;
 }
 
@@ -77,7 +79,9 @@ export async function startModbusTcpSimulator(opts: ModbusTcpSimulatorOptions): 
   const timers = new Set<NodeJS.Timeout>();
   const server = createServer((socket) => serveConnection(socket, { banks, log, timers, faults, traffic }));
   server.maxConnections = MAX_CONNECTIONS;
+  let accepted = 0;
   server.on('connection', (s) => {
+    accepted += 1;
     sockets.add(s);
     s.once('close', () => sockets.delete(s));
   });
@@ -91,6 +95,7 @@ export async function startModbusTcpSimulator(opts: ModbusTcpSimulatorOptions): 
     banks,
     faults,
     stats: () => snapshotTraffic(traffic),
+    connections: () => accepted,
     close: () =>
       new Promise<void>((resolve) => {
         for (const t of timers) clearTimeout(t);

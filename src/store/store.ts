@@ -291,6 +291,22 @@ export class Store implements Outbox {
     return this.run('read last reading', () => this.mark.lastReadingTs());
   }
 
+  /**
+   * A remote-config trial's store probe: `value` written as the canary row in one commit (synced like
+   * any write), then read back from the database. One row, overwritten each trial.
+   */
+  writeCanary(value: number): number | undefined {
+    return this.run('write and read back the trial canary', () => {
+      this.write(() => this.mark.setCanary(value));
+      return this.mark.canary();
+    });
+  }
+
+  /** The last trial canary written (undefined before the first trial). */
+  readCanary(): number | undefined {
+    return this.run('read the trial canary', () => this.mark.canary());
+  }
+
   /** Whether the outbox holds a message with this id, pending or delivered (audit trail). */
   hasMessage(id: string): boolean {
     return this.run('find message', () => this.mark.hasMessage(id));

@@ -12,13 +12,22 @@ export class WindowMark {
   private readonly selectLastTs: Database.Statement<[], number | null>;
   private readonly selectOutboxId: Database.Statement<[string], number>;
 
-  constructor(db: Database.Database) {
+  constructor(private readonly db: Database.Database) {
     this.select = db.prepare<[], number>("SELECT value FROM state WHERE name = 'windows_closed_before'").pluck();
     this.upsert = db.prepare<[number]>(
       "INSERT INTO state (name, value) VALUES ('windows_closed_before', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
     );
     this.selectLastTs = db.prepare<[], number | null>('SELECT max(ts_max) FROM raw_batches').pluck();
     this.selectOutboxId = db.prepare<[string], number>('SELECT 1 FROM outbox WHERE id = ?').pluck();
+  }
+
+  /** The remote-config trial canary (Store.writeCanary), in the same name/value table. */
+  setCanary(value: number): void {
+    this.db.prepare("INSERT INTO state (name, value) VALUES ('trial_canary', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value").run(value);
+  }
+
+  canary(): number | undefined {
+    return this.db.prepare<[], number>("SELECT value FROM state WHERE name = 'trial_canary'").pluck().get();
   }
 
   /** undefined for a store no gateway has closed a window in yet (or made before schema 3). */

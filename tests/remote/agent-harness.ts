@@ -14,13 +14,17 @@ export class ScriptedRuntime implements RemoteRuntime {
   readonly ran: Config[] = [];
   probeResult: ProbeResult = { ok: true };
   preflightError?: Error;
+  /** What baseline() says works now; the baselines probe() was given. */
+  baselineValue: unknown = undefined;
+  readonly probedWith: unknown[] = [];
   async run(config: Config): Promise<void> {
     this.ran.push(config);
   }
   baseline(): unknown {
-    return undefined;
+    return this.baselineValue;
   }
-  async probe(): Promise<ProbeResult> {
+  async probe(baseline: unknown): Promise<ProbeResult> {
+    this.probedWith.push(baseline);
     return this.probeResult;
   }
   async preflight(): Promise<void> {

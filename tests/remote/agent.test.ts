@@ -148,6 +148,22 @@ describe('remote agent: verify, stage, trial', () => {
     expect(h.runtime.ran.at(-1)!.aggregation.window).toBe(300_000);
   });
 
+  it('a trial resumed after a power cut compares with the baseline persisted when it started, not with nothing', async () => {
+    const crash = (p: string) => {
+      if (p === 'trial-started') throw new Error('power cut');
+    };
+    h.restart(crash);
+    await h.agent.boot();
+    const seen = { buses: { lan: { answers: 12, errorRate: 0.25 } }, probes: {} };
+    h.runtime.baselineValue = seen;
+    await expect(push(windowSite())).rejects.toThrow('power cut');
+    h.runtime.baselineValue = { buses: {}, probes: {} }; // after the restart nothing ran yet: nothing to compare with
+    h.restart();
+    await h.agent.boot();
+    expect(h.runtime.probedWith.at(-1)).toEqual(seen);
+    expect(state()).toMatchObject({ trial: null, committed: { seq: 1 }, last: { outcome: 'applied' } });
+  });
+
   it('head: behind when it names a newer sequence, stale-head once expired', async () => {
     let clock = Date.now();
     h = makeHarness({ keys: h.keys, now: () => clock });

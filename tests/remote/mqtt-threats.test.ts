@@ -4,7 +4,7 @@
  * remote agent; the fleet side publishes retained bundles as `passerelle fleet publish` does.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -14,6 +14,9 @@ import { silentLogger } from '../../src/core/logger.js';
 import { startRemoteGateway, type RemoteGateway } from '../../src/gateway/remote.js';
 import { loadProfiles } from '../../src/profiles/index.js';
 import { textHash } from '../../src/remote/bundle.js';
+import { fetchRunning, readSignedBundle } from '../../src/remote/fleet.js';
+import { writePrivateKeyFile } from '../../src/remote/keys.js';
+import { signCmd } from '../../src/cli/commands/fleet.js';
 import type { RemoteStatus } from '../../src/remote/status.js';
 import { cfgTopic } from '../../src/remote/topics.js';
 import { startModbusTcpSimulator, type ModbusTcpSimulator } from '../../src/sim/modbus-tcp.js';
@@ -123,7 +126,7 @@ const push = (text: string, over: Parameters<typeof bundleInput>[1] = {}, signer
 /** Both buses answered since the last restart, so that the trial compares against them. */
 async function busesAnswered(): Promise<void> {
   const deadline = Date.now() + 15_000;
-  while (!['lan', 'rs485'].every((b) => (gw.runtime.baseline() as Set<string>).has(b))) {
+  while (!['lan', 'rs485'].every((b) => b in gw.runtime.baseline().buses)) {
     if (Date.now() > deadline) throw new Error('buses did not answer');
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -157,7 +160,8 @@ beforeAll(async () => {
     fleet.once('connect', () => resolve());
     fleet.once('error', reject);
   });
-  fleet.on('message', (_t, payload) => {
+  fleet.on('message', (t, payload) => {
+    if (t !== cfgTopic('pas/v1', GW, 'status')) return;
     const s = JSON.parse(payload.toString()) as RemoteStatus;
     if (s.state !== 'offline') statuses.push(s);
   });
@@ -235,16 +239,60 @@ describe('remote config over Mosquitto (TLS, client certificates, example ACL)',
     await new Promise<void>((resolve) => c.once('connect', () => resolve()));
     const got: string[] = [];
     c.on('message', (t) => got.push(t));
-    await c.subscribeAsync(cfgTopic('pas/v1', GW, 'desired'), { qos: 1 });
+    await c.subscribeAsync([cfgTopic('pas/v1', GW, 'desired'), cfgTopic('pas/v1', GW, 'running')], { qos: 1 });
+    const answers: string[] = [];
+    const onRunning = (t: string) => t === cfgTopic('pas/v1', GW, 'running') && answers.push(t);
+    fleet.on('message', onRunning);
+    await fleet.subscribeAsync(cfgTopic('pas/v1', GW, 'running'), { qos: 1 });
     const before = snapshot();
     const seen = statuses.length;
     await c.publishAsync(cfgTopic('pas/v1', GW, 'desired'), 'x'.repeat(10), { qos: 1, retain: true }).catch(() => undefined);
+    // Nor ask it for its running config (it would answer to the fleet service only anyway).
+    await c.publishAsync(cfgTopic('pas/v1', GW, 'req'), JSON.stringify({ nonce: 'stolen-cert-0002' }), { qos: 1 }).catch(() => undefined);
     await new Promise((r) => setTimeout(r, 1000));
+    fleet.off('message', onRunning);
+    await fleet.unsubscribeAsync(cfgTopic('pas/v1', GW, 'running'));
+    expect(answers).toEqual([]);
     expect(got).toEqual([]);
     expect(statuses.length).toBe(seen);
     expect(snapshot()).toEqual(before);
     await c.endAsync();
   }, 30_000);
+
+  it('the fleet service fetches the running config over MQTT: the text, its hash, the sequence used, the signed bundle', async () => {
+    const r = await fetchRunning(fleet, 'pas/v1', GW, 15_000);
+    expect(r.sha256).toBe(gw.agent.runningSha256);
+    expect(textHash(r.site)).toBe(r.sha256);
+    expect(r.lastSeq).toBe(state().lastSeq);
+    expect(r.source).toBe('push');
+    expect(JSON.parse(r.envelope!)).toHaveProperty('signatures');
+  }, 30_000);
+
+  it('fleet sign --broker: sequence, base and policy diff from the running config it fetched; one config key is refused as the diff said', async () => {
+    const out = join(dir, 'fetched-sign.json');
+    const kf = join(dir, 'config.key');
+    if (!existsSync(kf)) writePrivateKeyFile(kf, keys.config[0]!.privateKey);
+    const next = join(dir, 'next.yaml');
+    writeFileSync(next, site({ window: '15m', allow: '    - match: "meter.*"\n      statistics: [mean, max]' }));
+    const write = process.stdout.write;
+    let printed = '';
+    process.stdout.write = ((chunk: string) => ((printed += chunk), true)) as typeof process.stdout.write;
+    try {
+      await signCmd({
+        gateway: GW, site: next, file: [], key: [kf], expires: '1h', trial: '3s', out,
+        broker: broker.url, ca: pki.caFile, cert: join(pki.dir, 'fleet-svc.crt'), clientKey: join(pki.dir, 'fleet-svc.key'), prefix: 'pas/v1',
+      });
+    } finally {
+      process.stdout.write = write;
+    }
+    expect(printed).toContain(`last sequence used ${state().lastSeq}`);
+    expect(printed).toContain('needs the policy role');
+    const signed = readSignedBundle(readFileSync(out));
+    expect(signed.bundle).toMatchObject({ seq: state().lastSeq + 1, base: gw.agent.runningSha256 });
+    // One config signature is not enough for a widening: refused as the diff said.
+    const s = await publishAndWait(readFileSync(out));
+    expect(s.last).toMatchObject({ outcome: 'refused', reason: 'threshold' });
+  }, 60_000);
 
   it('a wrong broker is refused at pre-flight; nothing staged', async () => {
     const port = await freePort();

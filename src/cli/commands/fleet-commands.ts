@@ -39,6 +39,10 @@ export function registerFleetCommands(program: Command): void {
     .option('--key <file...>', 'private key files', [])
     .option('--expires <duration>', 'validity', '7d').option('--trial <duration>', 'trial duration', '3m')
     .option('--note <text>', 'free text').option('--add-to <envelope>', 'add signatures to this envelope')
+    .option('--broker <url>', 'ask the gateway for its running config over MQTT: sequence, base and policy diff from its answer')
+    .option('--ca <file>', 'CA certificate of the broker').option('--cert <file>', 'client certificate (the fleet service)')
+    .option('--client-key <file>', 'client key').option('--prefix <prefix>', 'config topic prefix', 'pas/v1')
+    .option('--fetch-wait <duration>', 'how long to wait for the gateway\'s answer', '10s')
     .requiredOption('--out <file>', 'output envelope')
     .action(async (o: SignOpts) => (await actions()).signCmd(o));
   brokerOptions(fleet.command('publish').description('publish signed bundles (retained): a canary, then growing batches, stopping on failures'))

@@ -9,7 +9,7 @@ import { formatIssue, loadConfigFile, loadConfigText, type Config } from '../../
 import { parseDuration } from '../../core/duration.js';
 import { makeBundlePayload, signBundle, signHead, textHash } from '../../remote/bundle.js';
 import { parseEnvelope, signEnvelope, payloadBytes, type Envelope } from '../../remote/dsse.js';
-import { FLEET_RECEIVE_MAXIMUM, publishBundles, readSignedBundle, StatusBoard, summarise } from '../../remote/fleet.js';
+import { FLEET_RECEIVE_MAXIMUM, fetchRunning, publishBundles, readSignedBundle, StatusBoard, summarise } from '../../remote/fleet.js';
 import { generateKey, keyidOf, readPrivateKeyFile, spkiOf, writePrivateKeyFile } from '../../remote/keys.js';
 import { requiredRole } from '../../remote/role.js';
 import { cfgTopic } from '../../remote/topics.js';
@@ -87,6 +87,13 @@ export interface SignOpts {
   note?: string;
   addTo?: string;
   out: string;
+  /** Ask the gateway for its running config over MQTT (sequence, base and policy diff from its answer). */
+  broker?: string;
+  ca?: string;
+  cert?: string;
+  clientKey?: string;
+  prefix?: string;
+  fetchWait?: string;
 }
 
 const parseText = (text: string, file: string): Config => {
@@ -111,7 +118,20 @@ function seqAndBase(o: SignOpts): { seq: number; base: string } {
   return { seq: Number(o.seq), base: o.base };
 }
 
-export function signCmd(o: SignOpts): void {
+/** What the gateway runs: asked over MQTT (--broker), or from --status/--running files and options. */
+async function runningOf(o: SignOpts): Promise<{ seq: number; base: string; runningText?: string; runningName: string }> {
+  if (!o.broker) return { ...seqAndBase(o), ...(o.running ? { runningText: readFileSync(o.running, 'utf8') } : {}), runningName: o.running ?? '' };
+  const client = await brokerClient({ broker: o.broker, ca: o.ca, cert: o.cert, clientKey: o.clientKey, prefix: o.prefix ?? 'pas/v1' });
+  try {
+    const r = await fetchRunning(client, o.prefix ?? 'pas/v1', o.gateway!, parseDuration(o.fetchWait ?? '10s'));
+    process.stdout.write(`${o.gateway} runs ${r.sha256.slice(0, 19)}… (${r.source}${r.seq === null ? '' : ` seq ${r.seq}`}${r.dirty ? ', edited on site' : ''}), last sequence used ${r.lastSeq}\n`);
+    return { seq: o.seq ? Number(o.seq) : r.lastSeq + 1, base: o.base ?? r.sha256, runningText: r.site, runningName: `${o.gateway}:running` };
+  } finally {
+    await client.endAsync();
+  }
+}
+
+export async function signCmd(o: SignOpts): Promise<void> {
   if (o.addTo) {
     const env = addSignatures(parseEnvelope(readFileSync(o.addTo), 1_048_576), o.key);
     writeFileSync(o.out, JSON.stringify(env));
@@ -121,7 +141,7 @@ export function signCmd(o: SignOpts): void {
   if (!o.gateway || !o.site) throw new CliExit(2, 'give --gateway and --site (or --add-to ENVELOPE)');
   const text = readFileSync(o.site, 'utf8');
   const next = parseText(text, o.site);
-  const { seq, base } = seqAndBase(o);
+  const { seq, base, runningText, runningName } = await runningOf(o);
   const files: Record<string, string> = { 'site.yaml': text };
   for (const f of o.file) files[f.split('/').at(-1)!] = readFileSync(f, 'utf8');
   const now = Date.now();
@@ -132,11 +152,10 @@ export function signCmd(o: SignOpts): void {
   const env = signBundle(payload, o.key.map(readPrivateKeyFile));
   writeFileSync(o.out, JSON.stringify(env));
   process.stdout.write(`${o.out}: ${o.gateway} seq ${seq}, base ${base.slice(0, 19)}…\n`);
-  if (o.running) {
-    const runningText = readFileSync(o.running, 'utf8');
+  if (runningText !== undefined) {
     if (base !== 'any' && textHash(runningText) !== base)
-      process.stdout.write(`  warning: ${o.running} is not what the gateway runs (edited on site?): it will refuse with base-mismatch\n`);
-    const role = requiredRole(parseText(runningText, o.running), next, base);
+      process.stdout.write(`  warning: ${runningName} is not what the gateway runs (edited on site?): it will refuse with base-mismatch\n`);
+    const role = requiredRole(parseText(runningText, runningName), next, base);
     if (role.role === 'policy') {
       process.stdout.write(`  needs the policy role (threshold in the trust file, 2 by default):\n${role.reasons.map((r) => `    ${r}\n`).join('')}`);
       if (o.key.length < 2) process.stdout.write(`  a second policy signer must add theirs: passerelle fleet sign --add-to ${o.out} --key SECOND.key --out ${o.out}\n`);
