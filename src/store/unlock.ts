@@ -35,7 +35,7 @@ export function unlock(path: string, source: KeySource, cipher: StoreCipher, log
   try {
     ensureDatabaseFile(path, logger);
     verifyKey(path, cipher, key);
-    return connect(path, cipher, key, false, { exclusive: true });
+    return connect(path, cipher, key, false);
   } finally {
     key.fill(0);
   }
@@ -140,14 +140,7 @@ function verifyOnCopy(path: string, cipher: StoreCipher, key: Buffer): void {
   }
 }
 
-/**
- * `exclusive`: the connection takes the database's lock at its first read and keeps it until closed, set
- * before that read so that SQLite keeps the write-ahead log's index in memory: no `-shm` file, which a
- * shared index dirties at every transaction and the kernel writes back to flash every few seconds (SD
- * card wear). The instance lock already allows one process per store; any other connection (a local tool)
- * gets E_STORE_BUSY while this one is open.
- */
-export function connect(path: string, cipher: StoreCipher, key: Buffer, readonly: boolean, opts: { exclusive?: boolean } = {}): Database.Database {
+export function connect(path: string, cipher: StoreCipher, key: Buffer, readonly: boolean): Database.Database {
   let db: Database.Database;
   try {
     db = new Database(path, { readonly, fileMustExist: true, timeout: BUSY_TIMEOUT_MS });
@@ -156,7 +149,6 @@ export function connect(path: string, cipher: StoreCipher, key: Buffer, readonly
   }
   try {
     applyKey(db, cipher, key);
-    if (opts.exclusive) db.pragma('locking_mode = EXCLUSIVE');
     db.prepare('SELECT count(*) FROM sqlite_schema').get();
     return db;
   } catch (e) {

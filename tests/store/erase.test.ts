@@ -55,10 +55,8 @@ describe('eraseLocalData', () => {
   it('erases the write-ahead log and index of a store that crashed (never closed)', async () => {
     const dir = makeTempDir();
     const { config } = markedStore(dir, `ERASE-${randomBytes(8).toString('hex')}`);
-    // No close: -wal exists, as after a power cut. (The connection is dropped with the test process.)
+    // No close: -wal and -shm exist, as after a power cut. (The connection is dropped with the test process.)
     expect(existsSync(`${config.store.path}-wal`)).toBe(true);
-    // The store keeps its WAL index in memory (exclusive locking): the -shm here is one an older release left.
-    writeFileSync(`${config.store.path}-shm`, randomBytes(32 * 1024), { mode: 0o600 });
     const report = await eraseLocalData(config, {});
     expect(report.erased.map((f) => f.path)).toEqual(
       expect.arrayContaining([`${config.store.path}-wal`, `${config.store.path}-shm`, config.store.path, config.store.keyFile]),
