@@ -95,3 +95,29 @@ describe('the daily ledger', () => {
     store.close();
   });
 });
+
+describe('the ledger read beside a running gateway (passerelle report)', () => {
+  it('reads the committed days read-only while the gateway holds the store open, and writes nothing', async () => {
+    const { readLedger } = await import('../../src/store/ledger-reader.js');
+    const { statSync } = await import('node:fs');
+    const dir = makeTempDir();
+    const path = join(dir, 'store.db');
+    const keyFile = join(dir, 'store.key');
+    const now = T0 + 301_000;
+    const store = Store.open({ path, keyFile, now: () => now, timeZone: 'Europe/Paris' });
+    try {
+      store.noteLedger(window.start, windowLedger(window, POLICY), { hash: 'p1', json: JSON.stringify(POLICY) });
+      store.enqueueAll([{ id: 'm1', topic: 't', payload: Buffer.from('abc'), createdAt: T0 }]);
+      const before = statSync(path).mtimeMs;
+      const { days, policies } = readLedger({ path, keyFile, cipher: 'chacha20' }, '2026-03-01', '2026-03-31');
+      expect(days.map((d) => [d.day, d.windows])).toEqual([['2026-03-02', 1]]);
+      expect(policies.map((p) => p.hash)).toEqual(['p1']);
+      expect(statSync(path).mtimeMs).toBe(before);
+      // The gateway goes on writing after the report read.
+      store.enqueueAll([{ id: 'm2', topic: 't', payload: Buffer.from('def'), createdAt: T0 }]);
+      expect(store.count()).toBe(2);
+    } finally {
+      store.close();
+    }
+  });
+});

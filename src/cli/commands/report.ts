@@ -48,23 +48,11 @@ export async function reportCommand(opts: ReportOptions): Promise<void> {
     throw new PasserelleError('E_REPORT_NO_STORE', `no store at ${config.store.path}: the gateway has not run with this config here, so there is nothing to report`);
   }
   // Loaded here, not at import: every other command registers this one without opening SQLite.
-  const { Store } = await import('../../store/store.js');
+  // Read-only, beside a running gateway: a report never waits for the gateway to stop, nor writes.
+  const { readLedger } = await import('../../store/ledger-reader.js');
   const { reportFigures } = await import('../../report/figures.js');
-  const store = Store.open({ path: config.store.path, keyFile: config.store.keyFile, cipher: config.store.cipher, timeZone: config.site.timezone });
-  let figures: ReportFigures;
-  try {
-    figures = reportFigures({
-      site: config.site.id,
-      gateway: config.gateway.id,
-      from,
-      to,
-      days: store.ledgerDays(from, to),
-      policies: store.ledgerPolicies(),
-      now: new Date(),
-    });
-  } finally {
-    store.close();
-  }
+  const { days, policies } = readLedger({ path: config.store.path, keyFile: config.store.keyFile, cipher: config.store.cipher }, from, to);
+  const figures: ReportFigures = reportFigures({ site: config.site.id, gateway: config.gateway.id, from, to, days, policies, now: new Date() });
   if (opts.json) process.stdout.write(`${JSON.stringify(figures, null, 2)}\n`);
   if (opts.out) {
     const { reportHtml } = await import('../../report/html.js');
