@@ -276,7 +276,7 @@ export class Gateway {
     this.lastCloseTickAt = performance.now();
     await this.startDrivers(this.built.drivers);
     // The bridge first: Node-RED's nodes connect to its socket as soon as they start.
-    const bridge = this.opts.bridge ?? bridgeOfSite(config);
+    const bridge = this.opts.bridge ?? (await bridgeOfSite(config));
     if (bridge) await this.startBridge(bridge);
     await this.startNodeRed();
     // Every configured bus, serial-protocol ones included (built.buses holds the Modbus ones only).
@@ -724,9 +724,19 @@ export class Gateway {
   }
 }
 
-/** The bridge socket of a site whose Node-RED is enabled: the Passerelle nodes' only way to the gateway. */
-function bridgeOfSite(config: Config): { socketPath: string; group?: string } | undefined {
+/**
+ * The bridge socket of a site whose Node-RED is enabled: the Passerelle nodes' only way to the gateway.
+ * Its group is `socketGroup`, or, when the gateway runs as root (Node-RED then runs as `runAs`), the
+ * primary group of that user: the socket is 0660, so the flows reach it and nobody else does.
+ */
+async function bridgeOfSite(config: Config): Promise<{ socketPath: string; group?: string } | undefined> {
   const nodered = config.nodered;
   if (!nodered?.enabled) return undefined;
-  return { socketPath: nodered.socket, ...(nodered.socketGroup !== undefined && { group: nodered.socketGroup }) };
+  let group = nodered.socketGroup;
+  if (group === undefined) {
+    const { resolveRunAs } = await import('../nodered/run-as.js');
+    const runAs = resolveRunAs(nodered.runAs);
+    if (runAs) group = String(runAs.gid);
+  }
+  return { socketPath: nodered.socket, ...(group !== undefined && { group }) };
 }
