@@ -1,7 +1,8 @@
 /**
- * The editor in a real browser (Debian's chromium, driven by playwright-core), as a technician uses it:
- * log in, import a flow, deploy, see live messages in the debug pane, log out. A screenshot of the
- * editor with its debug pane is kept in tests/artifacts/ (git-ignored; CI keeps it as an artefact).
+ * The editor in a real browser (Debian's chromium, driven by playwright-core), as a technician uses it,
+ * on a real gateway polling a Modbus simulator: log in, import a flow of Passerelle nodes, deploy, see
+ * the simulator's live readings in the debug pane, log out. A screenshot of the editor with its debug
+ * pane is kept in tests/artifacts/ (git-ignored; CI keeps it as an artefact).
  */
 import { mkdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -9,24 +10,40 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { configSchema } from '../../src/config/schema.js';
 import { silentLogger } from '../../src/core/logger.js';
-import { startNodeRed, type NodeRedHandle } from '../../src/nodered/start.js';
+import { Gateway } from '../../src/gateway/gateway.js';
+import { loadProfiles } from '../../src/profiles/index.js';
+import { startModbusTcpSimulator, type ModbusTcpSimulator } from '../../src/sim/modbus-tcp.js';
 import { freePort } from '../helpers/brokers.js';
 import { ROOT } from '../cli/cli.js';
-import { api, flow, noderedConfig, PASSWORD, setPassword, waitForEditor } from './helpers.js';
+import { api, noderedConfig, PASSWORD, setPassword, waitForEditor } from './helpers.js';
 
 const ARTIFACTS = join(ROOT, 'tests', 'artifacts');
 let dir: string;
-let handle: NodeRedHandle;
+let sim: ModbusTcpSimulator;
+let gateway: Gateway;
 let browser: Browser;
 let base: string;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'nr-browser-'));
-  const config = noderedConfig(dir, await freePort());
-  setPassword(config);
-  handle = startNodeRed(config, { logger: silentLogger() });
-  base = handle.state().url;
+  const profiles = loadProfiles();
+  sim = await startModbusTcpSimulator({ host: '127.0.0.1', port: 0, devices: [{ unit: 1, profile: profiles.get('eastron-sdm630')! }] });
+  const nodered = noderedConfig(dir, await freePort());
+  setPassword(nodered);
+  const config = configSchema.parse({
+    site: { id: 'nr-browser', name: 'Editor in a browser', clock: { trust: 'always' } },
+    gateway: { id: 'gw-browser' },
+    buses: [{ id: 'plant', type: 'tcp', host: '127.0.0.1', port: sim.port, timeout: '500ms' }],
+    devices: [{ id: 'meter', bus: 'plant', unit: 1, profile: 'eastron-sdm630', poll: '1s', points: ['power_total'] }],
+    aggregation: { window: '10s' },
+    store: { path: join(dir, 'gw.db'), keyFile: join(dir, 'gw.key') },
+    nodered,
+  });
+  gateway = new Gateway({ config, profiles, logger: silentLogger() });
+  await gateway.start();
+  base = gateway.noderedState()!.url;
   const [launched] = await Promise.all([
     chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--headless=new'] }),
     waitForEditor(base),
@@ -36,19 +53,20 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  await handle?.stop();
+  await gateway?.stop();
+  await sim?.close();
   await rm(dir, { recursive: true, force: true });
 });
 
-/** A reading every second, as a sensor flow would produce: the debug pane shows each. */
-const LIVE_FLOW = flow([
-  { id: 'tick', type: 'inject', name: 'meter', repeat: '1', once: true, onceDelay: 0.5, topic: 'meter/power_total', payload: '', payloadType: 'date', x: 150, y: 80, wires: [['reading']] },
-  { id: 'reading', type: 'change', name: 'to kW', rules: [{ t: 'set', p: 'payload', pt: 'msg', to: '"power_total kW " & $string($round(12.3 + ($millis() % 1000) / 1000, 2))', tot: 'jsonata' }], x: 330, y: 80, wires: [['out']] },
-  { id: 'out', type: 'debug', name: 'live', active: true, tosidebar: true, complete: 'payload', x: 510, y: 80, wires: [] },
-]).map((n) => (n.type === 'tab' ? n : { ...n, z: undefined }));
+/** What a technician imports to watch a meter: the gateway's readings of it, through the bridge, in the debug pane. */
+const LIVE_FLOW = [
+  { id: 'gw', type: 'passerelle-gateway', name: 'this gateway', socket: '' },
+  { id: 'in', type: 'passerelle in', name: 'meter', gateway: 'gw', kind: 'readings', match: 'meter.*', x: 150, y: 80, wires: [['out']] },
+  { id: 'out', type: 'debug', name: 'live', active: true, tosidebar: true, complete: 'true', x: 380, y: 80, wires: [] },
+];
 
 describe('the editor in a browser', () => {
-  it('logs in, imports and deploys a flow, shows live messages in the debug pane, logs out', async () => {
+  it('logs in, imports and deploys a flow, shows the simulator readings live in the debug pane, logs out', async () => {
     const page = await browser.newPage({ viewport: { width: 1400, height: 850 } });
     await page.goto(base);
     await page.fill('#node-dialog-login-username', 'admin');
@@ -60,7 +78,7 @@ describe('the editor in a browser', () => {
     // Import: menu > Import, paste the flow, then drop the nodes on the workspace.
     await page.click('#red-ui-header-button-sidemenu');
     await page.click('#menu-item-import');
-    await page.fill('#red-ui-clipboard-dialog-import-text', JSON.stringify(LIVE_FLOW.filter((n) => n.type !== 'tab')));
+    await page.fill('#red-ui-clipboard-dialog-import-text', JSON.stringify(LIVE_FLOW));
     await page.press('#red-ui-clipboard-dialog-import-text', 'End'); // the dialog validates on keyup
     await page.click('#red-ui-clipboard-dialog-ok');
     await page.mouse.click(400, 300);
@@ -70,7 +88,7 @@ describe('the editor in a browser', () => {
     await page.waitForFunction("!document.querySelector('#red-ui-header-button-deploy').classList.contains('red-ui-deploy-button-armed')", undefined, { timeout: 30_000 });
 
     await page.click('#red-ui-tab-debug-link-button');
-    const messages = page.locator('.red-ui-debug-msg', { hasText: 'power_total kW' });
+    const messages = page.locator('.red-ui-debug-msg', { hasText: 'power_total' });
     await messages.first().waitFor({ timeout: 30_000 });
     const before = await messages.count();
     await page.waitForFunction(`document.querySelectorAll('.red-ui-debug-msg').length > ${before}`, undefined, { timeout: 15_000 });
