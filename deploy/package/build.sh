@@ -61,7 +61,7 @@ install -m 0755 "$work/node/bin/node" "$root/opt/passerelle/node/bin/node"
 install -m 0644 "$work/node/LICENSE" "$root/opt/passerelle/node/LICENSE"
 cp -r "$repo/dist/." "$root/opt/passerelle/app/dist/"
 rm -f "$root/opt/passerelle/app/dist"/passerelle_*.deb
-cp -r "$repo/hardware" "$repo/config" "$work/app/node_modules" "$root/opt/passerelle/app/"
+cp -r "$repo/hardware" "$repo/config" "$repo/flows" "$repo/nodered" "$work/app/node_modules" "$root/opt/passerelle/app/"
 install -m 0644 "$work/app/package.json" "$repo/README.md" "$root/opt/passerelle/app/"
 install -D -m 0755 "$repo/deploy/package/passerelle.sh" "$root/usr/bin/passerelle"
 install -D -m 0644 "$repo/deploy/passerelle.service" "$root/usr/lib/systemd/system/passerelle.service"
