@@ -48,6 +48,9 @@ export function buildSettings(input: SettingsInput): Record<string, unknown> {
       sessionExpiryTime: SESSION_EXPIRY_S,
       users: [{ username: config.user, password: input.adminHash, permissions: '*' }],
     },
+    // Endpoints a flow serves (http in) sit on the editor's port: same login (basic auth), or anyone
+    // reaching the port could drive the flows behind them.
+    httpNodeAuth: { user: config.user, pass: input.adminHash },
     requireHttps: config.tls !== undefined,
     functionExternalModules: false,
     functionGlobalContext: {},

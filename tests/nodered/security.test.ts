@@ -14,7 +14,7 @@ import { silentLogger } from '../../src/core/logger.js';
 import { SESSION_EXPIRY_S } from '../../src/nodered/settings.js';
 import { startNodeRed, type NodeRedHandle } from '../../src/nodered/start.js';
 import { freePort } from '../helpers/brokers.js';
-import { api, flow, login, noderedConfig, setPassword, token, waitForEditor } from './helpers.js';
+import { api, flow, login, noderedConfig, PASSWORD, setPassword, token, waitForEditor } from './helpers.js';
 
 let dir: string;
 let base: string;
@@ -96,6 +96,24 @@ describe('Node-RED editor security', () => {
     while (!(await ran()).includes('ran') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
     expect(await ran()).toContain('ran');
     expect(() => statSync(marker)).toThrow();
+  });
+
+  it('serves the endpoints of http-in nodes only to the admin login (basic auth), not to anyone on the port', async () => {
+    const endpoint = flow([
+      { id: 'h1', type: 'http in', url: '/open-valve', method: 'get', upload: false, swaggerDoc: '', wires: [['h2']] },
+      { id: 'h2', type: 'http response', statusCode: '', headers: {}, wires: [] },
+    ]);
+    expect((await api(base, 'flows', { method: 'POST', token: admin, body: endpoint })).ok).toBe(true);
+    const call = (auth?: string) => fetch(`${base}open-valve`, auth ? { headers: { authorization: `Basic ${Buffer.from(auth).toString('base64')}` } } : {});
+    const deadline = Date.now() + 10_000;
+    let withLogin = await call(`admin:${PASSWORD}`);
+    while (withLogin.status === 404 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 200));
+      withLogin = await call(`admin:${PASSWORD}`);
+    }
+    expect(withLogin.status).toBe(200);
+    expect((await call()).status).toBe(401);
+    expect((await call('admin:wrong-password')).status).toBe(401);
   });
 
   // As root (CI), the child runs as nobody; as another user it is that user, who owns its own keys.
