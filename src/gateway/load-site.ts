@@ -1,5 +1,5 @@
 /** Loads and checks a site config plus the profiles it names; every problem as FILE:LINE:COL. */
-import { configIssueAt, formatIssue, loadConfigFile, type Config, type ConfigResult, type ConfigIssue, type KnownProfiles, MbusPointNames } from '../config/index.js';
+import { configIssueAt, formatIssue, loadConfigFile, loadConfigText, type Config, type ConfigResult, type ConfigIssue, type KnownProfiles, type LoadOptions, MbusPointNames } from '../config/index.js';
 import { planSite } from '../drivers/modbus/site-plan.js';
 import { PasserelleError } from '../core/errors.js';
 import { loadMbusProfiles, loadProfileLibrary, type MbusProfile, type Profile } from '../profiles/index.js';
@@ -43,16 +43,30 @@ export async function loadSite(file: string): Promise<Site> {
 
 /** The config with the site's profile library (shipped + `profiles:` folders), every problem of both pinned. */
 export async function loadSiteConfig(file: string): Promise<{ result: ConfigResult; profiles: Map<string, Profile> }> {
+  const library = siteProfileLibrary();
+  const result = await loadConfigFile(file, { profileLibrary: library.load });
+  return { result, profiles: library.profiles() };
+}
+
+/**
+ * A site's text checked as `passerelle check` checks its file (shipped Modbus and M-Bus profiles, and the
+ * `profiles:` folders, relative ones from `file`'s folder): what a pushed or applied config must pass.
+ */
+export function checkSiteText(text: string, file: string): ConfigResult {
+  return loadConfigText(text, file, { profileLibrary: siteProfileLibrary().load });
+}
+
+function siteProfileLibrary(): { load: NonNullable<LoadOptions['profileLibrary']>; profiles: () => Map<string, Profile> } {
   const mbus = loadMbusProfiles();
   let profiles = new Map<string, Profile>();
-  const result = await loadConfigFile(file, {
-    profileLibrary: (dirs) => {
+  return {
+    load: (dirs) => {
       const library = loadProfileLibrary(dirs);
       profiles = library.profiles;
       return { known: knownProfiles(library.profiles, mbus), issues: library.issues };
     },
-  });
-  return { result, profiles };
+    profiles: () => profiles,
+  };
 }
 
 /**

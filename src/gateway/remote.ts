@@ -7,7 +7,7 @@
  */
 import { mkdirSync, watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
-import { formatIssue, loadConfigText, type Config, type RemoteConfig } from '../config/index.js';
+import { formatIssue, type Config, type RemoteConfig } from '../config/index.js';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Profile } from '../profiles/schema.js';
@@ -21,7 +21,7 @@ import type { ProbeResult, RemoteRuntime, TrialProbe } from '../remote/runtime.j
 import { StateDir } from '../remote/state.js';
 import type { RestartPlan } from './config-diff.js';
 import { Gateway, type GatewayOptions } from './gateway.js';
-import { knownProfiles } from './load-site.js';
+import { checkSiteText } from './load-site.js';
 import { readUplinkSecrets } from './uplink-options.js';
 
 const PROBE_TICK_MS = 200;
@@ -183,9 +183,9 @@ export async function startRemoteGateway(
   onStarted?: (runtime: GatewayRuntime, agent: RemoteAgent) => void,
 ): Promise<RemoteGateway> {
   const log = logger.child({ part: 'remote' });
-  const known = knownProfiles(profiles);
+  // As `check` does: M-Bus meters and the `profiles:` folders too (absolute ones: a bundle carries no profile files).
   const parse = (text: string, file: string) => {
-    const r = loadConfigText(text, file, { knownProfiles: known });
+    const r = checkSiteText(text, file);
     return r.ok ? r : { ok: false as const, errors: r.errors.map(formatIssue) };
   };
   let agent: RemoteAgent | undefined;

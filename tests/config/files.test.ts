@@ -48,8 +48,9 @@ describe('config/demo.yaml', () => {
     ]);
   });
 
-  it('polls the three simulated devices every 2 s', () => {
-    expect(config.devices.map((d) => [d.profile, d.unit, d.poll])).toEqual([
+  it('polls the three simulated devices every 2 s, beside the virtual device the dry-soil flow feeds', () => {
+    expect(config.devices.filter((d) => d.protocol === 'flow').map((d) => d.id)).toEqual(['tree']);
+    expect(config.devices.filter((d) => d.protocol === 'modbus').map((d) => [d.profile, d.unit, d.poll])).toEqual([
       ['eastron-sdm630', 1, 2000],
       ['soil-dfrobot', 1, 2000],
       ['senseair-s8', 254, 2000],
