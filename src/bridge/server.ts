@@ -51,6 +51,8 @@ export interface BridgeStats {
   requests: number;
   refused: number;
   busy: number;
+  /** Longest time from a request's arrival to its BUSY answer (ms): a refusal never waits for the line. */
+  busyMaxMs: number;
   slowDisconnects: number;
   events: number;
 }
@@ -107,7 +109,7 @@ function groupId(group: string): number {
 
 class BridgeServer implements Bridge {
   private readonly clients = new Set<Client>();
-  private readonly counters = { requests: 0, refused: 0, busy: 0, slowDisconnects: 0, events: 0 };
+  private readonly counters = { requests: 0, refused: 0, busy: 0, busyMaxMs: 0, slowDisconnects: 0, events: 0 };
   /** Last accepted value time per virtual point (keys only for declared points: bounded). */
   private readonly lastVirtual = new Map<string, number>();
   private readonly unlisten: () => void;
@@ -157,12 +159,13 @@ class BridgeServer implements Bridge {
   }
 
   private async handle(client: Client, raw: Record<string, unknown>): Promise<void> {
+    const arrived = performance.now();
     this.counters.requests++;
     const id = requestId(raw);
     const parsed = requestSchema.safeParse(raw);
     if (!parsed.success) return this.send(client, { id, ok: false, code: 'E_BRIDGE_REQUEST', message: describeIssues(parsed.error) });
     if (client.inFlight >= this.limits.maxInFlight) {
-      this.counters.busy++;
+      this.noteBusy(arrived);
       return this.send(client, { id, ok: false, code: 'BUSY', message: `${this.limits.maxInFlight} requests of this client are already waiting` });
     }
     client.inFlight++;
@@ -170,11 +173,16 @@ class BridgeServer implements Bridge {
       this.send(client, { id, ok: true, ...(await this.run(client, parsed.data)) });
     } catch (e) {
       const code = busyCode(e);
-      if (code === 'BUSY') this.counters.busy++;
+      if (code === 'BUSY') this.noteBusy(arrived);
       this.send(client, { id, ok: false, code, message: errorMessage(e) });
     } finally {
       client.inFlight--;
     }
+  }
+
+  private noteBusy(arrived: number): void {
+    this.counters.busy++;
+    this.counters.busyMaxMs = Math.max(this.counters.busyMaxMs, Math.round(performance.now() - arrived));
   }
 
   private async run(client: Client, req: BridgeRequest): Promise<Record<string, unknown>> {

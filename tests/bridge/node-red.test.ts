@@ -140,11 +140,15 @@ describe('flows on a polled RTU line', () => {
       await sleep(100);
       flood = (await results()).flood;
     }
+    // The flow got BUSY answers, not a hang.
     expect(flood?.busyAt).toBeTypeOf('number');
-    // The flow had its first BUSY within 1 s of the flood: refusals never wait for the line.
-    expect(flood!.busyAt! - flood!.at).toBeLessThan(1000);
-    // The gateway itself refused (its per-line bound for flows), not only the node's own bound.
-    expect((gateway.stats().bridge as { busy: number }).busy).toBeGreaterThan(busyBefore);
+    // The gateway itself refused (its per-line bound for flows), not only the node's own bound, and
+    // answered each BUSY within 1 s of the request reaching it: a refusal never waits for the line.
+    // (Measured where the gateway answers: Node-RED's own handling of 60 messages on a loaded CI machine
+    // is not the gateway's promise; it made the flow-side figure pass 1 s once.)
+    const bridge = gateway.stats().bridge as { busy: number; busyMaxMs: number };
+    expect(bridge.busy).toBeGreaterThan(busyBefore);
+    expect(bridge.busyMaxMs).toBeLessThan(1000);
     await sleep(3000);
     const after = deviceStats();
     expect(after.cycles! - before.cycles!).toBeGreaterThanOrEqual(2);
