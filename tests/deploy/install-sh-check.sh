@@ -5,7 +5,8 @@
 # config's owner and mode. install.sh writes system-wide, so it runs in a private mount namespace where
 # /etc, /opt, /usr and /var are overlays (their writes land in a temporary directory) and /run is empty:
 # the machine is left as it was. install.sh's `npm ci` needs the registry (or npm's cache) and a compiler.
-# CI runs it once (.ci/run); it is not part of `npm test`, which runs twice.
+# A release step, run by hand as root (two npm ci: about 6.6 min of CPU, over CI's time budget); not part
+# of `npm test` nor of .ci/run (docs/install.md).
 # Usage: tests/deploy/install-sh-check.sh
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
