@@ -37,6 +37,8 @@ const text = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => '&#' + c.charCode
 const time = (ms) => (ms ? new Date(ms).toLocaleTimeString() : '—');
 const pct = (r) => (r === null || r === undefined ? '—' : (r * 100).toFixed(0) + ' %');
 const charts = new Map();
+// A sensor's float as a technician reads it: 6 significant digits at most (232.394, not 232.3936309814453).
+function shown(v) { return typeof v === 'number' && !Number.isInteger(v) ? String(Number(v.toPrecision(6))) : v; }
 function card(label, value, id) { return '<div class="card"><b id="' + id + '">' + text(value) + '</b>' + text(label) + '</div>'; }
 function render(s) {
   $('state').textContent = 'live, updated ' + time(s.now);
@@ -47,7 +49,7 @@ function render(s) {
     card('retention (days)', Object.entries(s.store.retentionDays).map(([k, v]) => k + ' ' + v).join(', ') || '7', 'retention') +
     card('clock', s.clock.trusted ? 'trusted' : 'NOT trusted (' + s.clock.held + ' held)', 'clock');
   $('points').tBodies[0].innerHTML = s.points.map((p) => '<tr data-point="' + text(p.key) + '"><td>' + text(p.key) + '</td><td>' + text(p.dataClass) +
-    '</td><td class="value">' + text(p.value === undefined ? '—' : p.value) + ' ' + text(p.unit || '') + '</td><td class="' + text(p.quality) + '">' +
+    '</td><td class="value">' + text(p.value === undefined ? '—' : shown(p.value)) + ' ' + text(p.unit || '') + '</td><td class="' + text(p.quality) + '">' +
     text(p.quality || '—') + (p.reason ? ' (' + text(p.reason) + ')' : '') + '</td><td>' + time(p.ts) + '</td></tr>').join('');
   $('lines').tBodies[0].innerHTML = s.lines.map((l) => '<tr><td>' + text(l.id) + '</td><td>' + l.requests + '</td><td>' + l.queued + '</td><td>' +
     text(Object.entries(l.errors).map(([u, e]) => 'unit ' + u + ': ' + Object.entries(e).map(([k, v]) => k + ' ' + v).join(', ')).join('; ') || 'none') + '</td></tr>').join('');
@@ -62,7 +64,7 @@ function render(s) {
     if (!chart) {
       const div = document.createElement('div');
       $('charts').appendChild(div);
-      chart = new uPlot({ title: key, width: 320, height: 140, legend: { show: false }, series: [{}, { stroke: '#2a6f97' }] }, [[], []], div);
+      chart = new uPlot({ title: key, width: 320, height: 140, legend: { show: false }, series: [{}, { stroke: '#2a6f97' }], axes: [{}, { size: 60 }] }, [[], []], div);
       charts.set(key, chart);
     }
     chart.setData([series[0], series[1]]);
