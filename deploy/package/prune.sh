@@ -21,5 +21,8 @@ rm -rf "$nm/.bin"
 find "$nm" -type f -perm /111 -exec chmod a-x {} +
 find "$nm" \( -name '.eslintrc*' -o -name '.eslintignore' -o -name '.npmignore' -o -name '.gitignore' \
   -o -name '.gitattributes' -o -name '.travis.yml' -o -name '.github' \) -prune -exec rm -rf {} +
+# Python bytecode that node-gyp's python left in the build tree (npm, a dependency of Node-RED's registry,
+# carries node-gyp): regenerated on use, never shipped.
+find "$nm" -name __pycache__ -type d -prune -exec rm -rf {} +
 # Debug symbols are not needed on site (and not wanted in a 1 GB SD card's package cache).
 find "$nm" -name '*.node' -type f -exec "$gnu-strip" --strip-unneeded {} +
