@@ -277,7 +277,8 @@ export class Gateway {
     await this.startDrivers(this.built.drivers);
     // The bridge first: Node-RED's nodes connect to its socket as soon as they start.
     const bridge = this.opts.bridge ?? (await bridgeOfSite(config));
-    if (bridge) await this.startBridge(bridge);
+    // Flows are an extra: a bridge that cannot start (its folder unwritable, say) never stops the polling.
+    if (bridge) await this.startBridge(bridge).catch((e: unknown) => logger.error({ err: errorMessage(e), socket: bridge.socketPath }, 'Node-RED bridge not started; the gateway runs without it'));
     await this.startNodeRed();
     // Every configured bus, serial-protocol ones included (built.buses holds the Modbus ones only).
     logger.info({ devices: config.devices.length, buses: config.buses.length, store: config.store.path, broker: this.brokerUrl && redactBrokerUrl(this.brokerUrl) }, 'gateway started');
