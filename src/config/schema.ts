@@ -81,6 +81,17 @@ export const DEVICE_PROTOCOLS = ['modbus', 'tic', 'sdi12', 'line', 'mbus', 'flow
 
 const pointName = z.string().regex(/^[a-z0-9_]+$/, 'use lowercase letters, digits and _');
 
+/** Refuses a list where two entries share a name (each names one point), at the later one. */
+function uniqueNames(noun: string) {
+  return (entries: readonly { name: string }[], ctx: z.RefinementCtx): void => {
+    const seen = new Set<string>();
+    entries.forEach((e, i) => {
+      if (seen.has(e.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `"${e.name}" is already the name of an earlier ${noun}` });
+      seen.add(e.name);
+    });
+  };
+}
+
 /** A device's quality overrides for one point: each given field replaces the profile's. */
 export const pointQualityOverrideSchema = z.strictObject({
   ...pointQualitySchema.shape,
@@ -108,14 +119,8 @@ export const sdi12OptionsSchema = z.strictObject({
       }),
     )
     .min(1)
-    .superRefine((values, ctx) => {
-      // Two values of one name would be one point twice: the gateway refuses that at start.
-      const seen = new Set<string>();
-      values.forEach((v, i) => {
-        if (seen.has(v.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `"${v.name}" is already the name of an earlier value` });
-        seen.add(v.name);
-      });
-    })
+    // Two values of one name would be one point twice: the gateway refuses that at start.
+    .superRefine(uniqueNames('value'))
     .describe('Names of the values aD0!... returns, in order'),
 });
 
@@ -135,13 +140,7 @@ export const flowDeviceOptionsSchema = z.strictObject({
       }),
     )
     .min(1)
-    .superRefine((points, ctx) => {
-      const seen = new Set<string>();
-      points.forEach((p, i) => {
-        if (seen.has(p.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `"${p.name}" is already the name of an earlier point` });
-        seen.add(p.name);
-      });
-    })
+    .superRefine(uniqueNames('point'))
     .describe('Points the flows may send; any other point name is refused by the bridge'),
 });
 
