@@ -62,6 +62,8 @@ export class ModbusDeviceDriver implements Driver {
   private stopped = true;
   private failedCycles = 0;
   private skipUntil = 0;
+  /** The last tick scheduled: the next one is strictly after it, whatever the wall clock says. */
+  private lastTick = -Infinity;
   private readonly counters = {
     cycles: 0, overruns: 0, skipped: 0, probes: 0, recoveries: 0, refused: 0,
     timeout: 0, exception: 0, crc: 0, frame: 0, disconnected: 0, replans: 0,
@@ -109,12 +111,19 @@ export class ModbusDeviceDriver implements Driver {
 
   private scheduleNext(sink: ReadingSink): void {
     if (this.stopped) return;
-    const tick = nextTick(this.now(), this.intervals);
+    // A timer can fire a little before its tick by the wall clock (timers run on the monotonic clock; NTP
+    // slews the wall clock): counting from the tick itself keeps that tick from being scheduled twice,
+    // which would read the slow points twice in one period. A clock set back by more than a poll period
+    // is a step, not a slew: ticks follow the new time rather than waiting for the old one.
+    const now = this.now();
+    const early = now < this.lastTick && this.lastTick - now <= this.intervals[0]!;
+    const tick = nextTick(early ? this.lastTick : now, this.intervals);
+    this.lastTick = tick;
     this.timer = setTimeout(() => {
       this.scheduleNext(sink);
       for (const i of dueAt(tick, this.intervals)) this.pendingDue.add(i);
       void this.cycle(sink);
-    }, tick - this.now());
+    }, Math.max(0, tick - this.now()));
   }
 
   /** One tick. A cycle still running absorbs the tick: its due points join the next cycle (counted). */
