@@ -7,7 +7,7 @@
  * 1. CPU per Modbus request, side by side on one paced Modbus TCP simulator (an Eastron SDM630): a bare
  *    `modbus-serial` client, Passerelle (`dist/cli/main.js run`: full pipeline, store, uplink to a local
  *    Mosquitto) and stock Node-RED with node-red-contrib-modbus (flows generated here), each doing the
- *    same two reads (10 and 2 input registers, too far apart to merge) every 50 ms, one after the other, `rounds` times
+ *    same two reads (10 and 2 input registers, too far apart to merge) every POLL_MS (100 ms), one after the other, `rounds` times
  *    interleaved. CPU is utime+stime of the process (/proc/PID/stat), requests are counted by the
  *    simulator, both over the same `cpuSeconds` after a warm-up.
  * 2. RSS of a bare Node process (an idle timer), the reference for memory.
@@ -35,6 +35,14 @@ const ROOT = join(import.meta.dirname, '..');
 const HOST = '127.0.0.1';
 const CLK_TCK = 100;
 const WARMUP_MS = 10_000;
+/**
+ * The poll period of the CPU part. The simulated meter takes its profile's 20 ms to answer each read, so
+ * a pair of reads takes a little over 40 ms: at 50 ms Passerelle, which never overlaps two cycles of one
+ * device, absorbed every other tick (20 requests/s) while the bare client piled new reads onto late ones
+ * (34/s), and fixed per-second costs were then shared by different request counts. At 100 ms every
+ * contender makes the same 20 requests per second: CPU per request at the same request rate.
+ */
+const POLL_MS = 100;
 const SITE_SETTLE_MS = 20_000;
 const DAY_MS = 86_400_000;
 /** The reads every contender makes each poll: what Passerelle's planner makes of the points below. */
@@ -193,7 +201,7 @@ const client = new ModbusRTU();
 await client.connectTCP('${HOST}', { port: ${port} });
 client.setID(1);
 client.setTimeout(1000);
-setInterval(async () => { try { ${reads} } catch {} }, 50);
+setInterval(async () => { try { ${reads} } catch {} }, ${POLL_MS});
 process.on('SIGTERM', () => { client.close(() => process.exit(0)); });`;
 }
 
@@ -202,7 +210,7 @@ function cpuSiteConfig(dir: string, env: Env): object {
     site: { id: 'bench', name: 'Footprint bench', timezone: 'Europe/Paris', clock: { trust: 'always' } },
     gateway: { id: 'gw' },
     buses: [{ id: 'plant', type: 'tcp', host: HOST, port: env.sim.port, timeout: '1s' }],
-    devices: [{ id: 'meter', bus: 'plant', unit: 1, profile: 'eastron-sdm630', poll: '50ms', points: CPU_POINTS }],
+    devices: [{ id: 'meter', bus: 'plant', unit: 1, profile: 'eastron-sdm630', poll: `${POLL_MS}ms`, points: CPU_POINTS }],
     aggregation: { window: '1m' },
     store: { path: join(dir, 'store.db'), keyFile: join(dir, 'store.key') },
     uplink: { broker: env.brokerUrl },
@@ -223,7 +231,7 @@ function siteConfig(dir: string, env: Env): object {
   };
 }
 
-/** One modbus-client and one modbus-read per read, polling every 50 ms, no output node: the bare minimum. */
+/** One modbus-client and one modbus-read per read, polling every POLL_MS, no output node: the bare minimum. */
 function nodeRedFlows(port: number): object[] {
   const tab = { id: 'tab1', type: 'tab', label: 'footprint' };
   const client = {
@@ -258,7 +266,7 @@ function nodeRedFlows(port: number): object[] {
     dataType: 'InputRegister',
     adr: String(r.address),
     quantity: String(r.count),
-    rate: '50',
+    rate: String(POLL_MS),
     rateUnit: 'ms',
     delayOnStart: false,
     startDelayTime: '',
