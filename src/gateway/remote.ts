@@ -6,10 +6,11 @@
  * are on disk, so nothing acknowledged is lost either way.
  */
 import { mkdirSync, watch, type FSWatcher } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { formatIssue, type Config, type RemoteConfig } from '../config/index.js';
 import { errorMessage } from '../core/errors.js';
-import type { Logger } from '../core/logger.js';
+import { silentLogger, type Logger } from '../core/logger.js';
+import { pointKey } from '../core/types.js';
 import type { Profile } from '../profiles/schema.js';
 import type { BusStats } from '../bus/modbus-bus.js';
 import { RemoteAgent } from '../remote/agent.js';
@@ -21,7 +22,9 @@ import type { ProbeResult, RemoteRuntime, TrialProbe } from '../remote/runtime.j
 import { StateDir } from '../remote/state.js';
 import type { RestartPlan } from './config-diff.js';
 import { Gateway, type GatewayOptions } from './gateway.js';
-import { checkSiteText } from './load-site.js';
+import { buildDrivers } from './build-drivers.js';
+import { checkSite } from './load-site.js';
+import type { SiteParse } from '../remote/verify.js';
 import { readUplinkSecrets } from './uplink-options.js';
 
 const PROBE_TICK_MS = 200;
@@ -59,9 +62,14 @@ export const channelConnection = (config: Config): ChannelConnection | undefined
   return { url: config.uplink.broker, ...s };
 };
 
+/** The profiles a device of `config` uses, as one comparable text: another text restarts the whole gateway. */
+const usedProfiles = (config: Config, profiles: ReadonlyMap<string, Profile>): string =>
+  JSON.stringify(config.devices.flatMap((d) => (d.profile === undefined ? [] : [[d.profile, profiles.get(d.profile) ?? null]])));
+
 export class GatewayRuntime implements RemoteRuntime {
   private gateway?: Gateway;
   private current?: Config;
+  private currentProfiles = '';
   private readonly probes = new Map<string, TrialProbe>();
   private readonly log: Logger;
 
@@ -69,6 +77,8 @@ export class GatewayRuntime implements RemoteRuntime {
     private readonly base: Omit<GatewayOptions, 'config'>,
     /** Called after each (re)start, e.g. to move the config channel to a new broker. */
     private readonly onRun?: (config: Config, previous: Config | undefined) => Promise<void>,
+    /** The profile library a config was checked against (its bundle's own profiles included); the base's otherwise. */
+    private readonly profilesFor: (config: Config) => ReadonlyMap<string, Profile> | undefined = () => undefined,
   ) {
     this.log = base.logger.child({ part: 'remote' });
   }
@@ -83,7 +93,10 @@ export class GatewayRuntime implements RemoteRuntime {
    */
   async run(config: Config): Promise<void> {
     const previous = this.current;
-    if (this.gateway) {
+    const profiles = this.profilesFor(config) ?? this.base.profiles;
+    const profilesText = usedProfiles(config, profiles);
+    // A profile that changed under the same config: the drivers decode with it, so everything restarts.
+    if (this.gateway && profilesText === this.currentProfiles) {
       const plan = await this.gateway.reconfigure(config).catch((e: unknown): RestartPlan => ({ kind: 'full', why: `a part failed to restart alone: ${errorMessage(e)}` }));
       if (plan.kind !== 'full') {
         this.current = config;
@@ -91,14 +104,15 @@ export class GatewayRuntime implements RemoteRuntime {
         return;
       }
       this.log.info({ why: plan.why }, 'config changed: the whole gateway restarts');
-    }
+    } else if (this.gateway) this.log.info({ why: 'a profile changed' }, 'config changed: the whole gateway restarts');
     // Detached first: a gateway that is stopping is not the one running (systemd's watchdog then
     // counts a restart, not a stall).
     const stopping = this.gateway;
     this.gateway = undefined;
     await stopping?.stop();
-    const gateway = new Gateway({ ...this.base, config });
+    const gateway = new Gateway({ ...this.base, config, profiles });
     this.current = config;
+    this.currentProfiles = profilesText;
     await gateway.start();
     this.gateway = gateway;
     await this.onRun?.(config, previous);
@@ -172,6 +186,19 @@ export interface RemoteGateway {
 
 const HEAD_CHECK_MS = 60_000;
 
+/**
+ * The class of every point `config` reads (Modbus ones from their profiles), for the role decision: built
+ * as the gateway builds them, nothing opened. Undefined when they cannot be built (that config cannot
+ * start either: its trial fails).
+ */
+function pointClasses(config: Config, profiles: ReadonlyMap<string, Profile>): ReadonlyMap<string, string> | undefined {
+  try {
+    return new Map(buildDrivers(config, profiles, silentLogger()).points.map((p) => [pointKey(p.device, p.point), p.dataClass]));
+  } catch {
+    return undefined;
+  }
+}
+
 /** `passerelle run` with a `remote` section: the agent, its channel and the gateway it runs. */
 export async function startRemoteGateway(
   localFile: string,
@@ -183,10 +210,15 @@ export async function startRemoteGateway(
   onStarted?: (runtime: GatewayRuntime, agent: RemoteAgent) => void,
 ): Promise<RemoteGateway> {
   const log = logger.child({ part: 'remote' });
-  // As `check` does: M-Bus meters and the `profiles:` folders too (absolute ones: a bundle carries no profile files).
-  const parse = (text: string, file: string) => {
-    const r = checkSiteText(text, file);
-    return r.ok ? r : { ok: false as const, errors: r.errors.map(formatIssue) };
+  // As `check` does: M-Bus meters and the `profiles:` folders too (relative ones inside the slot, from the bundle).
+  const profilesOf = new WeakMap<Config, ReadonlyMap<string, Profile>>();
+  const parse = (text: string, file: string, files?: Readonly<Record<string, string>>): SiteParse => {
+    const root = dirname(file);
+    const overlay = files && { root, files: new Map(Object.entries(files).map(([name, t]) => [join(root, name), t])) };
+    const { result, profiles: library } = checkSite(text, file, overlay);
+    if (!result.ok) return { ok: false, errors: result.errors.map(formatIssue) };
+    profilesOf.set(result.config, library);
+    return { ok: true, config: result.config, points: pointClasses(result.config, library) };
   };
   let agent: RemoteAgent | undefined;
   let answering = false;
@@ -215,11 +247,15 @@ export async function startRemoteGateway(
       },
     },
   });
-  const runtime = new GatewayRuntime({ profiles, logger }, async (config, previous) => {
-    if (agent) onStarted?.(runtime, agent);
-    const conn = channelConnection(config);
-    if (!previous || uplinkChanges(previous.uplink, config.uplink).length > 0) if (conn) await channel.start(conn);
-  });
+  const runtime = new GatewayRuntime(
+    { profiles, logger },
+    async (config, previous) => {
+      if (agent) onStarted?.(runtime, agent);
+      const conn = channelConnection(config);
+      if (!previous || uplinkChanges(previous.uplink, config.uplink).length > 0) if (conn) await channel.start(conn);
+    },
+    (config) => profilesOf.get(config),
+  );
   agent = new RemoteAgent({
     gateway: gatewayId,
     stateDir: new StateDir(remote.stateDir),

@@ -4,6 +4,7 @@
  * default); any other change needs `config`. A forced overwrite (`base: any`) needs `policy` too.
  */
 import type { Config } from '../config/schema.js';
+import { NEVER_UPSTREAM, type DataClass } from '../core/types.js';
 
 export interface RoleDecision {
   readonly role: 'config' | 'policy';
@@ -38,11 +39,38 @@ export function uplinkChanges(old: Config['uplink'], next: Config['uplink']): st
   return UPLINK_FIELDS.filter((f) => old[f] !== next[f]).map((f) => `uplink.${f} changed`);
 }
 
-export function requiredRole(running: Config, next: Config, base: string): RoleDecision {
+/** Data class of every point a config reads, by `device.point` (profiles and the site's own fields resolved). */
+export type PointClasses = ReadonlyMap<string, string>;
+
+/** What a class lets leave under a policy: never, values only from `threshold` up, or all its values. */
+function release(cls: string, policy: Config['policy']): number {
+  if (NEVER_UPSTREAM.has(cls as DataClass)) return Infinity;
+  return policy.minCount[cls as DataClass] ?? 0;
+}
+
+/**
+ * A point that keeps its name but changes class can let more leave with the policy text unchanged: a
+ * profile (or a line field) turning `personal` into `energy` under `match: "*"`. Each such point is a
+ * widening when its new class releases more than its old one did (never -> something, a higher
+ * minCount -> a lower one or none).
+ */
+export function classWidening(old: PointClasses, next: PointClasses, oldPolicy: Config['policy'], nextPolicy: Config['policy']): string[] {
+  const reasons: string[] = [];
+  for (const [key, cls] of next) {
+    const was = old.get(key);
+    if (was === undefined || was === cls) continue;
+    if (release(cls, nextPolicy) < release(was, oldPolicy)) reasons.push(`${key}: class ${was} became ${cls}, which lets more of it leave`);
+  }
+  return reasons;
+}
+
+/** `points`: the classes of both configs' points when known (the gateway resolves them with the profiles). */
+export function requiredRole(running: Config, next: Config, base: string, points?: { old?: PointClasses; next?: PointClasses }): RoleDecision {
   const reasons = [
     ...(base === 'any' ? ['base: any (forced overwrite)'] : []),
     ...policyWidening(running.policy, next.policy),
     ...uplinkChanges(running.uplink, next.uplink),
+    ...(points?.old && points.next ? classWidening(points.old, points.next, running.policy, next.policy) : []),
   ];
   return { role: reasons.length > 0 ? 'policy' : 'config', reasons };
 }
