@@ -191,7 +191,7 @@ const HEAD_CHECK_MS = 60_000;
  * as the gateway builds them, nothing opened. Undefined when they cannot be built (that config cannot
  * start either: its trial fails).
  */
-function pointClasses(config: Config, profiles: ReadonlyMap<string, Profile>): ReadonlyMap<string, string> | undefined {
+export function pointClassesOf(config: Config, profiles: ReadonlyMap<string, Profile>): ReadonlyMap<string, string> | undefined {
   try {
     return new Map(buildDrivers(config, profiles, silentLogger()).points.map((p) => [pointKey(p.device, p.point), p.dataClass]));
   } catch {
@@ -218,7 +218,7 @@ export async function startRemoteGateway(
     const { result, profiles: library } = checkSite(text, file, overlay);
     if (!result.ok) return { ok: false, errors: result.errors.map(formatIssue) };
     profilesOf.set(result.config, library);
-    return { ok: true, config: result.config, points: pointClasses(result.config, library) };
+    return { ok: true, config: result.config, points: pointClassesOf(result.config, library) };
   };
   let agent: RemoteAgent | undefined;
   let answering = false;
