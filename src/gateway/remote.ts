@@ -5,8 +5,8 @@
  * alone restarts the Gateway as a whole (stop in order, start with the new config): the store and outbox
  * are on disk, so nothing acknowledged is lost either way.
  */
-import { mkdirSync, watch, type FSWatcher } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, watch, type FSWatcher } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { formatIssue, type Config, type RemoteConfig } from '../config/index.js';
 import { errorMessage } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
@@ -15,6 +15,7 @@ import type { Profile } from '../profiles/schema.js';
 import type { BusStats } from '../bus/modbus-bus.js';
 import { RemoteAgent } from '../remote/agent.js';
 import { ConfigChannel, tryConnect, type ChannelConnection } from '../remote/channel.js';
+import { FLOWS_FILE } from '../remote/bundle.js';
 import { Refusal } from '../remote/refusal.js';
 import { readRequest } from '../remote/running.js';
 import { uplinkChanges } from '../remote/role.js';
@@ -23,6 +24,7 @@ import { StateDir } from '../remote/state.js';
 import type { RestartPlan } from './config-diff.js';
 import { Gateway, type GatewayOptions } from './gateway.js';
 import { buildDrivers } from './build-drivers.js';
+import { noderedProbe } from './nodered-probe.js';
 import { checkSite } from './load-site.js';
 import type { SiteParse } from '../remote/verify.js';
 import { readUplinkSecrets } from './uplink-options.js';
@@ -66,6 +68,13 @@ export const channelConnection = (config: Config): ChannelConnection | undefined
 const usedProfiles = (config: Config, profiles: ReadonlyMap<string, Profile>): string =>
   JSON.stringify(config.devices.flatMap((d) => (d.profile === undefined ? [] : [[d.profile, profiles.get(d.profile) ?? null]])));
 
+export interface RuntimeHooks {
+  /** The profile library a config was checked against (its bundle's own profiles included); the base's otherwise. */
+  readonly profilesFor?: (config: Config) => ReadonlyMap<string, Profile> | undefined;
+  /** The Node-RED flows a config's bundle carries (`nodered/flows.json`); undefined: the site's own flows. */
+  readonly flowsFor?: (config: Config) => string | undefined;
+}
+
 export class GatewayRuntime implements RemoteRuntime {
   private gateway?: Gateway;
   private current?: Config;
@@ -77,8 +86,7 @@ export class GatewayRuntime implements RemoteRuntime {
     private readonly base: Omit<GatewayOptions, 'config'>,
     /** Called after each (re)start, e.g. to move the config channel to a new broker. */
     private readonly onRun?: (config: Config, previous: Config | undefined) => Promise<void>,
-    /** The profile library a config was checked against (its bundle's own profiles included); the base's otherwise. */
-    private readonly profilesFor: (config: Config) => ReadonlyMap<string, Profile> | undefined = () => undefined,
+    private readonly hooks: RuntimeHooks = {},
   ) {
     this.log = base.logger.child({ part: 'remote' });
   }
@@ -93,13 +101,24 @@ export class GatewayRuntime implements RemoteRuntime {
    */
   async run(config: Config): Promise<void> {
     const previous = this.current;
-    const profiles = this.profilesFor(config) ?? this.base.profiles;
+    const profiles = this.hooks.profilesFor?.(config) ?? this.base.profiles;
+    const flows = this.hooks.flowsFor?.(config);
+    const nodered = config.nodered?.enabled ? config.nodered : undefined;
+    // Node-RED is stopped while its flows file is replaced, then started again by its supervisor.
+    const installFlows = async (): Promise<void> => {
+      if (nodered) (await import('./nodered-flows.js')).installFlows(nodered, flows);
+    };
     const profilesText = usedProfiles(config, profiles);
     // A profile that changed under the same config: the drivers decode with it, so everything restarts.
     if (this.gateway && profilesText === this.currentProfiles) {
       const plan = await this.gateway.reconfigure(config).catch((e: unknown): RestartPlan => ({ kind: 'full', why: `a part failed to restart alone: ${errorMessage(e)}` }));
       if (plan.kind !== 'full') {
         this.current = config;
+        if (nodered && (await import('./nodered-flows.js')).flowsWouldChange(nodered, flows)) {
+          this.log.info('Node-RED flows changed: Node-RED restarts');
+          const { installFlows: install } = await import('./nodered-flows.js');
+          await this.gateway.restartNodeRed(() => install(nodered, flows));
+        }
         if (plan.kind === 'parts') await this.onRun?.(config, previous);
         return;
       }
@@ -110,6 +129,7 @@ export class GatewayRuntime implements RemoteRuntime {
     const stopping = this.gateway;
     this.gateway = undefined;
     await stopping?.stop();
+    await installFlows();
     const gateway = new Gateway({ ...this.base, config, profiles });
     this.current = config;
     this.currentProfiles = profilesText;
@@ -162,7 +182,8 @@ export class GatewayRuntime implements RemoteRuntime {
     }
   }
 
-  async preflight(next: Config, running: Config): Promise<void> {
+  async preflight(next: Config, running: Config, forced = false): Promise<void> {
+    await this.preflightFlows(next, forced);
     if (uplinkChanges(running.uplink, next.uplink).length === 0) return;
     try {
       const conn = channelConnection(next);
@@ -170,6 +191,16 @@ export class GatewayRuntime implements RemoteRuntime {
     } catch (e) {
       throw new Refusal('preflight:broker', `new uplink settings do not connect: ${errorMessage(e)}`);
     }
+  }
+
+  /** Flows changed in the editor are never written over: a push that would replace them is refused (`base: any` forces it). */
+  private async preflightFlows(next: Config, forced: boolean): Promise<void> {
+    if (!next.nodered?.enabled || forced) return;
+    const { flowsEditedOnSite, flowsWouldChange } = await import('./nodered-flows.js');
+    const flows = this.hooks.flowsFor?.(next);
+    if (!flowsWouldChange(next.nodered, flows)) return;
+    const edited = flowsEditedOnSite(next.nodered);
+    if (edited) throw new Refusal('base-mismatch', `${edited}: merge them into the bundle's nodered/flows.json (or sign with base: any to replace them)`);
   }
 
   async stop(): Promise<void> {
@@ -185,6 +216,8 @@ export interface RemoteGateway {
 }
 
 const HEAD_CHECK_MS = 60_000;
+
+const readIfAny = (file: string): string | undefined => (existsSync(file) ? readFileSync(file, 'utf8') : undefined);
 
 /**
  * The class of every point `config` reads (Modbus ones from their profiles), for the role decision: built
@@ -212,12 +245,17 @@ export async function startRemoteGateway(
   const log = logger.child({ part: 'remote' });
   // As `check` does: M-Bus meters and the `profiles:` folders too (relative ones inside the slot, from the bundle).
   const profilesOf = new WeakMap<Config, ReadonlyMap<string, Profile>>();
+  const flowsOf = new WeakMap<Config, string>();
+  const slots = join(resolve(remote.stateDir), 'slots');
   const parse = (text: string, file: string, files?: Readonly<Record<string, string>>): SiteParse => {
     const root = dirname(file);
     const overlay = files && { root, files: new Map(Object.entries(files).map(([name, t]) => [join(root, name), t])) };
     const { result, profiles: library } = checkSite(text, file, overlay);
     if (!result.ok) return { ok: false, errors: result.errors.map(formatIssue) };
     profilesOf.set(result.config, library);
+    // Carried flows: from the bundle being checked, or from the slot a pushed config runs from (never beside the local site file).
+    const flows = files ? files[FLOWS_FILE] : file.startsWith(`${slots}/`) ? readIfAny(join(root, FLOWS_FILE)) : undefined;
+    if (flows !== undefined) flowsOf.set(result.config, flows);
     return { ok: true, config: result.config, points: pointClassesOf(result.config, library) };
   };
   let agent: RemoteAgent | undefined;
@@ -254,8 +292,10 @@ export async function startRemoteGateway(
       const conn = channelConnection(config);
       if (!previous || uplinkChanges(previous.uplink, config.uplink).length > 0) if (conn) await channel.start(conn);
     },
-    (config) => profilesOf.get(config),
+    { profilesFor: (config) => profilesOf.get(config), flowsFor: (config) => flowsOf.get(config) },
   );
+  // Node-RED beside the gateway: what ran before a change must run after it (its flows included).
+  runtime.addProbe('nodered', noderedProbe(() => runtime.running?.noderedState()));
   agent = new RemoteAgent({
     gateway: gatewayId,
     stateDir: new StateDir(remote.stateDir),

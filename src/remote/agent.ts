@@ -261,7 +261,7 @@ export class RemoteAgent {
         runningPoints: this.runningPoints,
         parse: (text, files) => relativeErrors(this.opts.parse(text, join(slotDir, SITE_FILE), files), slotDir),
       });
-      await this.opts.runtime.preflight(v.config, this.running).catch((e: unknown) => {
+      await this.opts.runtime.preflight(v.config, this.running, v.bundle.base === 'any').catch((e: unknown) => {
         throw isRefusal(e) ? e : new Refusal('preflight:broker', errorMessage(e));
       });
       const files = Object.fromEntries(Object.entries(v.bundle.files).map(([n, f]) => [n, f.text]));

@@ -12,6 +12,8 @@ import { Refusal } from './refusal.js';
 export const BUNDLE_TYPE = 'application/vnd.passerelle.config-bundle.v1+json';
 export const HEAD_TYPE = 'application/vnd.passerelle.head.v1+json';
 export const SITE_FILE = 'site.yaml';
+/** The Node-RED flows a bundle carries: installed into the flows file Node-RED reads when the site enables `nodered`. */
+export const FLOWS_FILE = 'nodered/flows.json';
 
 const gatewayId = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/);
 const hash = z.string().regex(/^sha256:[0-9a-f]{64}$/);

@@ -4,12 +4,12 @@
  * max(clock, time floor), base, then the YAML and schema, then the role the diff needs and its threshold.
  * Pure: no I/O; every failure is a Refusal with a stable reason.
  */
+import { isAbsolute, normalize } from 'node:path';
 import { loadConfigText, formatIssue } from '../config/index.js';
 import type { Config } from '../config/schema.js';
-import { readBundle, SITE_FILE, type BundlePayload } from './bundle.js';
+import { FLOWS_FILE, readBundle, SITE_FILE, type BundlePayload } from './bundle.js';
 import { parseEnvelope, validSigners } from './dsse.js';
 import { Refusal } from './refusal.js';
-import { isAbsolute, normalize } from 'node:path';
 import { requiredRole, type PointClasses, type RoleDecision } from './role.js';
 import { roleSignatures, type Trust } from './trust.js';
 
@@ -72,6 +72,7 @@ export function verifyBundle(bytes: Buffer | string, ctx: VerifyContext): Verifi
   // The remote settings locate the slots and the trust file: changed on site only, never by a push.
   if (JSON.stringify(loaded.config.remote ?? null) !== JSON.stringify(ctx.running.remote ?? null))
     throw new Refusal('schema', 'remote: these settings are changed on site only (passerelle config apply)');
+  checkFlows(bundle, loaded.config);
   const role = requiredRole(ctx.running, loaded.config, bundle.base, { old: ctx.runningPoints, next: loaded.points });
   const enough = policy.count >= policy.threshold || (role.role === 'config' && config.count >= config.threshold);
   if (!enough) {
@@ -79,6 +80,21 @@ export function verifyBundle(bytes: Buffer | string, ctx: VerifyContext): Verifi
     throw new Refusal('threshold', `${have} signatures${role.reasons.length ? ` (needs policy: ${role.reasons.join(', ')})` : ''}`);
   }
   return { bundle, config: loaded.config, role, signers, ...(loaded.points ? { points: loaded.points } : {}) };
+}
+
+/** Carried flows only for a site that runs Node-RED, and only a JSON array of nodes (what Node-RED reads). */
+function checkFlows(bundle: BundlePayload, config: Config): void {
+  const flows = bundle.files[FLOWS_FILE];
+  if (!flows) return;
+  if (!config.nodered?.enabled) throw new Refusal('schema', `${FLOWS_FILE} is carried but the site does not enable nodered`);
+  let nodes: unknown;
+  try {
+    nodes = JSON.parse(flows.text);
+  } catch {
+    nodes = undefined;
+  }
+  if (!Array.isArray(nodes) || !nodes.every((n) => typeof n === 'object' && n !== null && typeof (n as { id?: unknown }).id === 'string'))
+    throw new Refusal('schema', `${FLOWS_FILE}: not Node-RED flows (a JSON array of nodes, each with an id)`);
 }
 
 function parseSiteText(text: string): SiteParse {
