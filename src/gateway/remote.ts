@@ -104,20 +104,18 @@ export class GatewayRuntime implements RemoteRuntime {
     const profiles = this.hooks.profilesFor?.(config) ?? this.base.profiles;
     const flows = this.hooks.flowsFor?.(config);
     const nodered = config.nodered?.enabled ? config.nodered : undefined;
-    // Node-RED is stopped while its flows file is replaced, then started again by its supervisor.
-    const installFlows = async (): Promise<void> => {
-      if (nodered) (await import('./nodered-flows.js')).installFlows(nodered, flows);
-    };
+    // Loaded only for a site that runs Node-RED.
+    const flowFiles = nodered ? await import('./nodered-flows.js') : undefined;
     const profilesText = usedProfiles(config, profiles);
     // A profile that changed under the same config: the drivers decode with it, so everything restarts.
     if (this.gateway && profilesText === this.currentProfiles) {
       const plan = await this.gateway.reconfigure(config).catch((e: unknown): RestartPlan => ({ kind: 'full', why: `a part failed to restart alone: ${errorMessage(e)}` }));
       if (plan.kind !== 'full') {
         this.current = config;
-        if (nodered && (await import('./nodered-flows.js')).flowsWouldChange(nodered, flows)) {
+        // Node-RED is stopped while its flows file is replaced, then started again.
+        if (nodered && flowFiles?.flowsWouldChange(nodered, flows)) {
           this.log.info('Node-RED flows changed: Node-RED restarts');
-          const { installFlows: install } = await import('./nodered-flows.js');
-          await this.gateway.restartNodeRed(() => install(nodered, flows));
+          await this.gateway.restartNodeRed(() => flowFiles.installFlows(nodered, flows));
         }
         if (plan.kind === 'parts') await this.onRun?.(config, previous);
         return;
@@ -129,7 +127,7 @@ export class GatewayRuntime implements RemoteRuntime {
     const stopping = this.gateway;
     this.gateway = undefined;
     await stopping?.stop();
-    await installFlows();
+    if (nodered) flowFiles?.installFlows(nodered, flows);
     const gateway = new Gateway({ ...this.base, config, profiles });
     this.current = config;
     this.currentProfiles = profilesText;

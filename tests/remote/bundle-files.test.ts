@@ -5,7 +5,7 @@
  * path: Mosquitto with TLS, client certificates and deploy/mosquitto-acl.example, a real gateway.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -21,6 +21,7 @@ import { badFileName, checkBundleFiles, MAX_BUNDLE_FILES, MAX_BUNDLE_TEXT_BYTES 
 import { readSignedBundle } from '../../src/remote/fleet.js';
 import { writePrivateKeyFile, type KeyPair } from '../../src/remote/keys.js';
 import { isRefusal } from '../../src/remote/refusal.js';
+import { StateDir } from '../../src/remote/state.js';
 import type { RemoteStatus } from '../../src/remote/status.js';
 import { cfgTopic } from '../../src/remote/topics.js';
 import { startModbusTcpSimulator, type ModbusTcpSimulator } from '../../src/sim/modbus-tcp.js';
@@ -97,6 +98,28 @@ describe('bundle file names (checked before anything is written)', () => {
       }),
       { numRuns: 2000 },
     );
+  });
+
+  it('staging never writes through a link left in the slot: links are removed, folders and files created fresh', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'passerelle-stage-'));
+    const outside = join(root, 'outside');
+    mkdirSync(outside);
+    writeFileSync(join(outside, 'site.yaml'), 'theirs');
+    const state = new StateDir(join(root, 'cfg'));
+    const slot = state.slotDir('a');
+    symlinkSync(outside, join(slot, 'profiles'));
+    symlinkSync(join(outside, 'site.yaml'), join(slot, 'site.yaml'));
+    symlinkSync(join(outside, 'dangling.json'), join(slot, 'bundle.dsse.json'));
+    await state.stage('a', { 'site.yaml': 'ours', 'profiles/p.yaml': 'id: p', 'bundle.dsse.json': '{}' });
+    expect(readdirSync(outside).sort()).toEqual(['site.yaml']);
+    expect(readFileSync(join(outside, 'site.yaml'), 'utf8')).toBe('theirs');
+    for (const p of ['site.yaml', 'profiles', 'profiles/p.yaml', 'bundle.dsse.json']) expect(lstatSync(join(slot, p)).isSymbolicLink()).toBe(false);
+    expect(readFileSync(join(slot, 'profiles', 'p.yaml'), 'utf8')).toBe('id: p');
+    // The slot itself a link: refused, nothing written there.
+    rmSync(state.slotDir('b'), { recursive: true });
+    symlinkSync(outside, state.slotDir('b'));
+    await expect(state.stage('b', { 'site.yaml': 'ours' })).rejects.toThrow(/not a folder/);
+    expect(readFileSync(join(outside, 'site.yaml'), 'utf8')).toBe('theirs');
   });
 
   it('makeBundlePayload (fleet sign) refuses what the gateway would', () => {
