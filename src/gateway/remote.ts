@@ -18,7 +18,7 @@ import { ConfigChannel, tryConnect, type ChannelConnection } from '../remote/cha
 import { FLOWS_FILE } from '../remote/bundle.js';
 import { Refusal } from '../remote/refusal.js';
 import { readRequest } from '../remote/running.js';
-import { uplinkChanges } from '../remote/role.js';
+import { uplinkChanges, type PointClasses } from '../remote/role.js';
 import type { ProbeResult, RemoteRuntime, TrialProbe } from '../remote/runtime.js';
 import { StateDir } from '../remote/state.js';
 import type { RestartPlan } from './config-diff.js';
@@ -218,13 +218,21 @@ const HEAD_CHECK_MS = 60_000;
 const readIfAny = (file: string): string | undefined => (existsSync(file) ? readFileSync(file, 'utf8') : undefined);
 
 /**
- * The class of every point `config` reads (Modbus ones from their profiles), for the role decision: built
- * as the gateway builds them, nothing opened. Undefined when they cannot be built (that config cannot
- * start either: its trial fails).
+ * Class, measure and decoding of every point `config` reads (Modbus ones from their profiles), for the
+ * role decision: built as the gateway builds them, nothing opened. Words for people (description) and the
+ * simulator's settings are not decoding. Undefined when they cannot be built (that config cannot start
+ * either: its trial fails).
  */
-export function pointClassesOf(config: Config, profiles: ReadonlyMap<string, Profile>): ReadonlyMap<string, string> | undefined {
+export function pointClassesOf(config: Config, profiles: ReadonlyMap<string, Profile>): PointClasses | undefined {
   try {
-    return new Map(buildDrivers(config, profiles, silentLogger()).points.map((p) => [pointKey(p.device, p.point), p.dataClass]));
+    const profileOf = new Map(config.devices.map((d) => [d.id, d.profile === undefined ? undefined : profiles.get(d.profile)]));
+    return new Map(
+      buildDrivers(config, profiles, silentLogger()).points.map((p) => {
+        const decode = profileOf.get(p.device)?.points.find((x) => x.name === p.point);
+        const { description: _d, sim: _s, ...decoding } = decode ?? {};
+        return [pointKey(p.device, p.point), { dataClass: p.dataClass, measure: p.measure, decode: decode ? JSON.stringify(decoding) : '' }];
+      }),
+    );
   } catch {
     return undefined;
   }

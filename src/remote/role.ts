@@ -39,8 +39,17 @@ export function uplinkChanges(old: Config['uplink'], next: Config['uplink']): st
   return UPLINK_FIELDS.filter((f) => old[f] !== next[f]).map((f) => `uplink.${f} changed`);
 }
 
-/** Data class of every point a config reads, by `device.point` (profiles and the site's own fields resolved). */
-export type PointClasses = ReadonlyMap<string, string>;
+/**
+ * What decides how much of a point may leave, for every point a config reads, by `device.point`
+ * (profiles and the site's own fields resolved): its data class, its measure, and how it is decoded
+ * (the profile point's definition: register, type, scale; empty when the site defines the point).
+ */
+export interface PointFacts {
+  readonly dataClass: string;
+  readonly measure: string;
+  readonly decode: string;
+}
+export type PointClasses = ReadonlyMap<string, PointFacts>;
 
 /** What a class lets leave under a policy: never, values only from `threshold` up, or all its values. */
 function release(cls: string, policy: Config['policy']): number {
@@ -49,17 +58,21 @@ function release(cls: string, policy: Config['policy']): number {
 }
 
 /**
- * A point that keeps its name but changes class can let more leave with the policy text unchanged: a
- * profile (or a line field) turning `personal` into `energy` under `match: "*"`. Each such point is a
- * widening when its new class releases more than its old one did (never -> something, a higher
- * minCount -> a lower one or none).
+ * A point that keeps its name can let more leave with the policy text unchanged: a profile (or a line
+ * field) turning `personal` into `energy` under `match: "*"` (its class now releases more: never ->
+ * something, a higher minCount -> a lower one or none); or, for a point held back by a minCount, a new
+ * measure (a counter's index sent as a gauge) or a new decoding (a scale that lifts small counts over the
+ * threshold, another register).
  */
 export function classWidening(old: PointClasses, next: PointClasses, oldPolicy: Config['policy'], nextPolicy: Config['policy']): string[] {
   const reasons: string[] = [];
-  for (const [key, cls] of next) {
+  for (const [key, now] of next) {
     const was = old.get(key);
-    if (was === undefined || was === cls) continue;
-    if (release(cls, nextPolicy) < release(was, oldPolicy)) reasons.push(`${key}: class ${was} became ${cls}, which lets more of it leave`);
+    if (was === undefined) continue;
+    const [before, after] = [release(was.dataClass, oldPolicy), release(now.dataClass, nextPolicy)];
+    if (after < before) reasons.push(`${key}: class ${was.dataClass} became ${now.dataClass}, which lets more of it leave`);
+    else if (after > 0 && after !== Infinity && (was.measure !== now.measure || was.decode !== now.decode))
+      reasons.push(`${key}: held back by minCount (${now.dataClass}), its ${was.measure !== now.measure ? `measure ${was.measure} became ${now.measure}` : 'decoding changed'}`);
   }
   return reasons;
 }

@@ -21,6 +21,7 @@ import { badFileName, checkBundleFiles, MAX_BUNDLE_FILES, MAX_BUNDLE_TEXT_BYTES 
 import { readSignedBundle } from '../../src/remote/fleet.js';
 import { writePrivateKeyFile, type KeyPair } from '../../src/remote/keys.js';
 import { isRefusal } from '../../src/remote/refusal.js';
+import { classWidening } from '../../src/remote/role.js';
 import { StateDir } from '../../src/remote/state.js';
 import type { RemoteStatus } from '../../src/remote/status.js';
 import { cfgTopic } from '../../src/remote/topics.js';
@@ -124,6 +125,29 @@ describe('bundle file names (checked before anything is written)', () => {
 
   it('makeBundlePayload (fleet sign) refuses what the gateway would', () => {
     expect(() => makeBundlePayload({ gateway: GW, seq: 1, issuedAt: new Date(), expires: new Date(Date.now() + 1000), base: 'any', files: { 'site.yaml': 'x', '../x': 'y' }, trialS: 1 })).toThrow(/file-path/);
+  });
+});
+
+describe('a point that keeps its name can still widen what leaves (role.ts, classWidening)', () => {
+  const policy = (minCount: Record<string, number> = {}) => ({ allow: [{ match: '*', statistics: ['mean' as const] }], minCount, health: [] });
+  const facts = (dataClass: string, measure = 'gauge', decode = 'scale 1') => ({ dataClass, measure, decode });
+  const widen = (was: ReturnType<typeof facts>, now: ReturnType<typeof facts>, minCount: Record<string, number> = {}) =>
+    classWidening(new Map([['d.p', was]]), new Map([['d.p', now]]), policy(minCount), policy(minCount));
+
+  it('a class that releases more is a widening; one that releases less or the same is not', () => {
+    expect(widen(facts('personal'), facts('energy'))).toHaveLength(1);
+    expect(widen(facts('identifier'), facts('occupancy'), { occupancy: 5 })).toHaveLength(1);
+    expect(widen(facts('occupancy'), facts('energy'), { occupancy: 5 })).toHaveLength(1);
+    expect(widen(facts('energy'), facts('personal'))).toEqual([]);
+    expect(widen(facts('energy'), facts('water'))).toEqual([]);
+    expect(widen(facts('personal'), facts('identifier'))).toEqual([]);
+  });
+
+  it('under a minCount, a new measure or a new decoding (a scale lifting small counts over it) is a widening', () => {
+    expect(widen(facts('occupancy', 'counter'), facts('occupancy', 'gauge'), { occupancy: 5 })).toHaveLength(1);
+    expect(widen(facts('occupancy', 'gauge', 'scale 1'), facts('occupancy', 'gauge', 'scale 10'), { occupancy: 5 })).toHaveLength(1);
+    expect(widen(facts('energy', 'gauge', 'scale 1'), facts('energy', 'gauge', 'scale 10'))).toEqual([]);
+    expect(widen(facts('personal', 'gauge', 'scale 1'), facts('personal', 'gauge', 'scale 10'))).toEqual([]);
   });
 });
 

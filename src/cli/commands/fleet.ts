@@ -7,12 +7,12 @@ import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { connect, type MqttClient } from 'mqtt';
 import { formatIssue, loadConfigFile, loadConfigText, type Config } from '../../config/index.js';
 import { parseDuration } from '../../core/duration.js';
-import { makeBundlePayload, signBundle, signHead, SITE_FILE, textHash } from '../../remote/bundle.js';
+import { FLOWS_FILE, makeBundlePayload, signBundle, signHead, SITE_FILE, textHash } from '../../remote/bundle.js';
 import { errorMessage } from '../../core/errors.js';
 import { parseEnvelope, signEnvelope, payloadBytes, type Envelope } from '../../remote/dsse.js';
 import { FLEET_RECEIVE_MAXIMUM, fetchRunning, publishBundles, readSignedBundle, StatusBoard, summarise } from '../../remote/fleet.js';
 import { generateKey, keyidOf, readPrivateKeyFile, spkiOf, writePrivateKeyFile } from '../../remote/keys.js';
-import { requiredRole } from '../../remote/role.js';
+import { requiredRole, type PointClasses } from '../../remote/role.js';
 import { cfgTopic } from '../../remote/topics.js';
 import { signTrust, type TrustPayload } from '../../remote/trust.js';
 import { writeAtomic } from '../../remote/atomic-file.js';
@@ -158,6 +158,8 @@ export async function signCmd(o: SignOpts): Promise<void> {
   writeFileSync(o.out, JSON.stringify(env));
   process.stdout.write(`${o.out}: ${o.gateway} seq ${seq}, base ${base.slice(0, 19)}…\n`);
   for (const [name, t] of Object.entries(files)) process.stdout.write(`  file ${name} (${Buffer.byteLength(t)} bytes)\n`);
+  if (next.config.nodered?.enabled && !(FLOWS_FILE in files))
+    process.stdout.write(`  no ${FLOWS_FILE} carried: the gateway runs its own flows (those from before any push); --file to carry flows\n`);
   if (runningText !== undefined) {
     if (base !== 'any' && textHash(runningText) !== base)
       process.stdout.write(`  warning: ${runningName} is not what the gateway runs (edited on site?): it will refuse with base-mismatch\n`);
@@ -173,7 +175,7 @@ export async function signCmd(o: SignOpts): Promise<void> {
 }
 
 /** The site file checked as `passerelle check` does, with its points' classes (profiles resolved). */
-async function checkedSite(file: string): Promise<{ config: Config; points?: ReadonlyMap<string, string> }> {
+async function checkedSite(file: string): Promise<{ config: Config; points?: PointClasses }> {
   const { checkSite } = await import('../../gateway/load-site.js');
   const { pointClassesOf } = await import('../../gateway/remote.js');
   const { result, profiles } = checkSite(readFileSync(file, 'utf8'), file);
