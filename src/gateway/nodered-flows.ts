@@ -69,6 +69,14 @@ export function installFlows(config: NoderedConfig, flows: string | undefined): 
   return now !== local;
 }
 
+/** The flows file's text when a push installed flows and the editor changed them since; undefined otherwise. */
+export function editedPushedFlows(config: NoderedConfig): string | undefined {
+  const f = files(config);
+  const pushed = pushedHash(f.pushed);
+  const now = readIfAny(f.flows);
+  return pushed !== undefined && now !== undefined && textHash(now) !== pushed ? now : undefined;
+}
+
 /** Whether installFlows(config, flows) would change the flows file (then Node-RED restarts, and a site edit would be lost). */
 export function flowsWouldChange(config: NoderedConfig, flows: string | undefined): boolean {
   const f = files(config);

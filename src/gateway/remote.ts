@@ -24,6 +24,7 @@ import { StateDir } from '../remote/state.js';
 import type { RestartPlan } from './config-diff.js';
 import { Gateway, type GatewayOptions } from './gateway.js';
 import { buildDrivers } from './build-drivers.js';
+import { editedPushedFlows, flowsEditedOnSite, flowsWouldChange, installFlows } from './nodered-flows.js';
 import { noderedProbe } from './nodered-probe.js';
 import { checkSite } from './load-site.js';
 import type { SiteParse } from '../remote/verify.js';
@@ -104,8 +105,6 @@ export class GatewayRuntime implements RemoteRuntime {
     const profiles = this.hooks.profilesFor?.(config) ?? this.base.profiles;
     const flows = this.hooks.flowsFor?.(config);
     const nodered = config.nodered?.enabled ? config.nodered : undefined;
-    // Loaded only for a site that runs Node-RED.
-    const flowFiles = nodered ? await import('./nodered-flows.js') : undefined;
     const profilesText = usedProfiles(config, profiles);
     // A profile that changed under the same config: the drivers decode with it, so everything restarts.
     if (this.gateway && profilesText === this.currentProfiles) {
@@ -113,9 +112,9 @@ export class GatewayRuntime implements RemoteRuntime {
       if (plan.kind !== 'full') {
         this.current = config;
         // Node-RED is stopped while its flows file is replaced, then started again.
-        if (nodered && flowFiles?.flowsWouldChange(nodered, flows)) {
+        if (nodered && flowsWouldChange(nodered, flows)) {
           this.log.info('Node-RED flows changed: Node-RED restarts');
-          await this.gateway.restartNodeRed(() => flowFiles.installFlows(nodered, flows));
+          await this.gateway.restartNodeRed(() => installFlows(nodered, flows));
         }
         if (plan.kind === 'parts') await this.onRun?.(config, previous);
         return;
@@ -127,7 +126,7 @@ export class GatewayRuntime implements RemoteRuntime {
     const stopping = this.gateway;
     this.gateway = undefined;
     await stopping?.stop();
-    if (nodered) flowFiles?.installFlows(nodered, flows);
+    if (nodered) installFlows(nodered, flows);
     const gateway = new Gateway({ ...this.base, config, profiles });
     this.current = config;
     this.currentProfiles = profilesText;
@@ -194,11 +193,16 @@ export class GatewayRuntime implements RemoteRuntime {
   /** Flows changed in the editor are never written over: a push that would replace them is refused (`base: any` forces it). */
   private async preflightFlows(next: Config, forced: boolean): Promise<void> {
     if (!next.nodered?.enabled || forced) return;
-    const { flowsEditedOnSite, flowsWouldChange } = await import('./nodered-flows.js');
     const flows = this.hooks.flowsFor?.(next);
     if (!flowsWouldChange(next.nodered, flows)) return;
     const edited = flowsEditedOnSite(next.nodered);
     if (edited) throw new Refusal('base-mismatch', `${edited}: merge them into the bundle's nodered/flows.json (or sign with base: any to replace them)`);
+  }
+
+  localEdits(): { flows?: string } | undefined {
+    const nodered = this.current?.nodered;
+    const flows = nodered?.enabled ? editedPushedFlows(nodered) : undefined;
+    return flows === undefined ? undefined : { flows };
   }
 
   async stop(): Promise<void> {

@@ -205,7 +205,7 @@ export class RemoteAgent {
       ts: new Date(this.now()).toISOString(),
       state: this.state.trial ? 'trial' : 'idle',
       trust: this.trust.payload.version,
-      running: { seq: ref?.seq ?? null, sha256: this.runningSha, source: ref?.source ?? 'file', dirty: this.state.dirty },
+      running: { seq: ref?.seq ?? null, sha256: this.runningSha, source: ref?.source ?? 'file', dirty: this.state.dirty || this.opts.runtime.localEdits?.() !== undefined },
       last: last ? { ...last, at: new Date(last.at).toISOString() } : null,
       head: this.headState(),
     };
@@ -217,6 +217,7 @@ export class RemoteAgent {
     const { stateDir } = this.opts;
     const site = ref ? stateDir.readSlot(ref.slot, SITE_FILE) : readFileSync(this.opts.localFile, 'utf8');
     const envelopeFile = ref && ref.source === 'push' ? join(stateDir.slotDir(ref.slot), 'bundle.dsse.json') : undefined;
+    const edits = this.opts.runtime.localEdits?.();
     return {
       gateway: this.opts.gateway,
       nonce,
@@ -224,8 +225,9 @@ export class RemoteAgent {
       seq: ref?.seq ?? null,
       lastSeq: this.state.lastSeq,
       source: ref?.source ?? 'file',
-      dirty: this.state.dirty,
+      dirty: this.state.dirty || edits !== undefined,
       site,
+      ...(edits?.flows !== undefined ? { flows: edits.flows } : {}),
       ...(envelopeFile && existsSync(envelopeFile) ? { envelope: readFileSync(envelopeFile, 'utf8') } : {}),
     };
   }

@@ -35,4 +35,6 @@ export interface RemoteRuntime {
   preflight(next: Config, running: Config, forced?: boolean): Promise<void>;
   /** Adds a probe to every trial from now on, under `name` (its failure reason is `probe:<name>`). */
   addProbe?(name: string, probe: TrialProbe): void;
+  /** Files of the running config changed on site outside the site file (Node-RED flows edited in the editor): reported `dirty`, with their text for the operator to merge. */
+  localEdits?(): { readonly flows?: string } | undefined;
 }

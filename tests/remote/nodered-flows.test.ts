@@ -17,6 +17,7 @@ import { startRemoteGateway, type RemoteGateway } from '../../src/gateway/remote
 import { loadProfiles } from '../../src/profiles/index.js';
 import { FLOWS_FILE, makeBundlePayload, signBundle } from '../../src/remote/bundle.js';
 import type { KeyPair } from '../../src/remote/keys.js';
+import { fetchRunning } from '../../src/remote/fleet.js';
 import type { RemoteStatus } from '../../src/remote/status.js';
 import { cfgTopic } from '../../src/remote/topics.js';
 import { startModbusTcpSimulator, type ModbusTcpSimulator } from '../../src/sim/modbus-tcp.js';
@@ -220,6 +221,20 @@ describe('Node-RED flows carried by a bundle (real Node-RED, Mosquitto with TLS 
     const s = await push(comment('pushed-c'));
     expect(s.last).toMatchObject({ outcome: 'refused', reason: 'base-mismatch' });
     expect(s.last?.detail).toContain('changed in the editor');
+    // Reported dirty, and the running-config answer carries the edited flows for the operator to merge.
+    expect(s.running.dirty).toBe(true);
+    const report = await fetchRunning(fleet, 'pas/v1', GW, 15_000);
+    expect(report.dirty).toBe(true);
+    expect(report.flows).toBe(edited);
+    expect(readFileSync(flowFile, 'utf8')).toBe(edited);
+    expect(await running()).toEqual(ids(comment('edited-in-editor')));
+  }, 120_000);
+
+  it('a push carrying exactly the flows edited on site (merged by the operator) applies and adopts them: no longer dirty', async () => {
+    const edited = (await fetchRunning(fleet, 'pas/v1', GW, 15_000)).flows!;
+    const s = await push(edited);
+    expect(s.last).toMatchObject({ outcome: 'applied', seq });
+    expect(s.running.dirty).toBe(false);
     expect(readFileSync(flowFile, 'utf8')).toBe(edited);
     expect(await running()).toEqual(ids(comment('edited-in-editor')));
   }, 120_000);
