@@ -180,7 +180,7 @@ export class GatewayRuntime implements RemoteRuntime {
   }
 
   async preflight(next: Config, running: Config, forced = false): Promise<void> {
-    await this.preflightFlows(next, forced);
+    this.preflightFlows(next, forced);
     if (uplinkChanges(running.uplink, next.uplink).length === 0) return;
     try {
       const conn = channelConnection(next);
@@ -191,7 +191,7 @@ export class GatewayRuntime implements RemoteRuntime {
   }
 
   /** Flows changed in the editor are never written over: a push that would replace them is refused (`base: any` forces it). */
-  private async preflightFlows(next: Config, forced: boolean): Promise<void> {
+  private preflightFlows(next: Config, forced: boolean): void {
     if (!next.nodered?.enabled || forced) return;
     const flows = this.hooks.flowsFor?.(next);
     if (!flowsWouldChange(next.nodered, flows)) return;

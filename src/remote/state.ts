@@ -123,16 +123,6 @@ export class StateDir {
     return readFileSync(join(this.slotDir(slot), name), 'utf8');
   }
 
-  /** A slot file's text, or undefined when the slot has none of that name. */
-  readSlotIfAny(slot: SlotName, name: string): string | undefined {
-    try {
-      return this.readSlot(slot, name);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw e;
-    }
-  }
-
   async writeTrust(version: number, bytes: Buffer): Promise<void> {
     await writeAtomicAsync(join(this.dir, 'trust', `${version}.trust.dsse.json`), bytes);
   }
