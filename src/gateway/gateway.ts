@@ -344,6 +344,17 @@ export class Gateway {
     this.nodered = startNodeRed(config.nodered, { logger, seedFlows: this.opts.noderedSeedFlows });
   }
 
+  /**
+   * Stops Node-RED, runs `between` (its flows file replaced by a remote push), starts it again: the
+   * one restart of Node-RED alone, when its flows change and nothing else does.
+   */
+  async restartNodeRed(between: () => void): Promise<void> {
+    await this.nodered?.stop();
+    this.nodered = undefined;
+    between();
+    if (this.running) await this.startNodeRed();
+  }
+
   /** Node-RED's state (running, restarting, crash-loop, no-password...), undefined when not configured. */
   noderedState(): NodeRedState | undefined {
     return this.nodered?.state();

@@ -2,7 +2,7 @@
 import { configIssueAt, formatIssue, loadConfigFile, loadConfigText, type Config, type ConfigResult, type ConfigIssue, type KnownProfiles, type LoadOptions, MbusPointNames } from '../config/index.js';
 import { planSite } from '../drivers/modbus/site-plan.js';
 import { PasserelleError } from '../core/errors.js';
-import { loadMbusProfiles, loadProfileLibrary, type MbusProfile, type Profile } from '../profiles/index.js';
+import { loadMbusProfiles, loadProfileLibrary, type FileOverlay, type MbusProfile, type Profile } from '../profiles/index.js';
 import { parseGenericPointName } from '../drivers/serial/mbus/points.js';
 
 export interface Site {
@@ -56,12 +56,22 @@ export function checkSiteText(text: string, file: string): ConfigResult {
   return loadConfigText(text, file, { profileLibrary: siteProfileLibrary().load });
 }
 
-function siteProfileLibrary(): { load: NonNullable<LoadOptions['profileLibrary']>; profiles: () => Map<string, Profile> } {
+/**
+ * The same, with the profile library it was checked against; `overlay` holds files not staged yet (a
+ * remote bundle's, by absolute path under `file`'s folder), read instead of the disk there.
+ */
+export function checkSite(text: string, file: string, overlay?: FileOverlay): { result: ConfigResult; profiles: Map<string, Profile> } {
+  const library = siteProfileLibrary(overlay);
+  const result = loadConfigText(text, file, { profileLibrary: library.load });
+  return { result, profiles: library.profiles() };
+}
+
+function siteProfileLibrary(overlay?: FileOverlay): { load: NonNullable<LoadOptions['profileLibrary']>; profiles: () => Map<string, Profile> } {
   const mbus = loadMbusProfiles();
   let profiles = new Map<string, Profile>();
   return {
     load: (dirs) => {
-      const library = loadProfileLibrary(dirs);
+      const library = loadProfileLibrary(dirs, undefined, overlay);
       profiles = library.profiles;
       return { known: knownProfiles(library.profiles, mbus), issues: library.issues };
     },

@@ -5,23 +5,29 @@
  * alone restarts the Gateway as a whole (stop in order, start with the new config): the store and outbox
  * are on disk, so nothing acknowledged is lost either way.
  */
-import { mkdirSync, watch, type FSWatcher } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, watch, type FSWatcher } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { formatIssue, type Config, type RemoteConfig } from '../config/index.js';
 import { errorMessage } from '../core/errors.js';
-import type { Logger } from '../core/logger.js';
+import { silentLogger, type Logger } from '../core/logger.js';
+import { pointKey } from '../core/types.js';
 import type { Profile } from '../profiles/schema.js';
 import type { BusStats } from '../bus/modbus-bus.js';
 import { RemoteAgent } from '../remote/agent.js';
 import { ConfigChannel, tryConnect, type ChannelConnection } from '../remote/channel.js';
+import { FLOWS_FILE } from '../remote/bundle.js';
 import { Refusal } from '../remote/refusal.js';
 import { readRequest } from '../remote/running.js';
-import { uplinkChanges } from '../remote/role.js';
+import { uplinkChanges, type PointClasses } from '../remote/role.js';
 import type { ProbeResult, RemoteRuntime, TrialProbe } from '../remote/runtime.js';
 import { StateDir } from '../remote/state.js';
 import type { RestartPlan } from './config-diff.js';
 import { Gateway, type GatewayOptions } from './gateway.js';
-import { checkSiteText } from './load-site.js';
+import { buildDrivers } from './build-drivers.js';
+import { editedPushedFlows, flowsEditedOnSite, flowsWouldChange, installFlows } from './nodered-flows.js';
+import { noderedProbe } from './nodered-probe.js';
+import { checkSite } from './load-site.js';
+import type { SiteParse } from '../remote/verify.js';
 import { readUplinkSecrets } from './uplink-options.js';
 
 const PROBE_TICK_MS = 200;
@@ -59,9 +65,21 @@ export const channelConnection = (config: Config): ChannelConnection | undefined
   return { url: config.uplink.broker, ...s };
 };
 
+/** The profiles a device of `config` uses, as one comparable text: another text restarts the whole gateway. */
+const usedProfiles = (config: Config, profiles: ReadonlyMap<string, Profile>): string =>
+  JSON.stringify(config.devices.flatMap((d) => (d.profile === undefined ? [] : [[d.profile, profiles.get(d.profile) ?? null]])));
+
+export interface RuntimeHooks {
+  /** The profile library a config was checked against (its bundle's own profiles included); the base's otherwise. */
+  readonly profilesFor?: (config: Config) => ReadonlyMap<string, Profile> | undefined;
+  /** The Node-RED flows a config's bundle carries (`nodered/flows.json`); undefined: the site's own flows. */
+  readonly flowsFor?: (config: Config) => string | undefined;
+}
+
 export class GatewayRuntime implements RemoteRuntime {
   private gateway?: Gateway;
   private current?: Config;
+  private currentProfiles = '';
   private readonly probes = new Map<string, TrialProbe>();
   private readonly log: Logger;
 
@@ -69,6 +87,7 @@ export class GatewayRuntime implements RemoteRuntime {
     private readonly base: Omit<GatewayOptions, 'config'>,
     /** Called after each (re)start, e.g. to move the config channel to a new broker. */
     private readonly onRun?: (config: Config, previous: Config | undefined) => Promise<void>,
+    private readonly hooks: RuntimeHooks = {},
   ) {
     this.log = base.logger.child({ part: 'remote' });
   }
@@ -83,22 +102,34 @@ export class GatewayRuntime implements RemoteRuntime {
    */
   async run(config: Config): Promise<void> {
     const previous = this.current;
-    if (this.gateway) {
+    const profiles = this.hooks.profilesFor?.(config) ?? this.base.profiles;
+    const flows = this.hooks.flowsFor?.(config);
+    const nodered = config.nodered?.enabled ? config.nodered : undefined;
+    const profilesText = usedProfiles(config, profiles);
+    // A profile that changed under the same config: the drivers decode with it, so everything restarts.
+    if (this.gateway && profilesText === this.currentProfiles) {
       const plan = await this.gateway.reconfigure(config).catch((e: unknown): RestartPlan => ({ kind: 'full', why: `a part failed to restart alone: ${errorMessage(e)}` }));
       if (plan.kind !== 'full') {
         this.current = config;
+        // Node-RED is stopped while its flows file is replaced, then started again.
+        if (nodered && flowsWouldChange(nodered, flows)) {
+          this.log.info('Node-RED flows changed: Node-RED restarts');
+          await this.gateway.restartNodeRed(() => installFlows(nodered, flows));
+        }
         if (plan.kind === 'parts') await this.onRun?.(config, previous);
         return;
       }
       this.log.info({ why: plan.why }, 'config changed: the whole gateway restarts');
-    }
+    } else if (this.gateway) this.log.info({ why: 'a profile changed' }, 'config changed: the whole gateway restarts');
     // Detached first: a gateway that is stopping is not the one running (systemd's watchdog then
     // counts a restart, not a stall).
     const stopping = this.gateway;
     this.gateway = undefined;
     await stopping?.stop();
-    const gateway = new Gateway({ ...this.base, config });
+    if (nodered) installFlows(nodered, flows);
+    const gateway = new Gateway({ ...this.base, config, profiles });
     this.current = config;
+    this.currentProfiles = profilesText;
     await gateway.start();
     this.gateway = gateway;
     await this.onRun?.(config, previous);
@@ -148,7 +179,8 @@ export class GatewayRuntime implements RemoteRuntime {
     }
   }
 
-  async preflight(next: Config, running: Config): Promise<void> {
+  async preflight(next: Config, running: Config, forced = false): Promise<void> {
+    this.preflightFlows(next, forced);
     if (uplinkChanges(running.uplink, next.uplink).length === 0) return;
     try {
       const conn = channelConnection(next);
@@ -156,6 +188,21 @@ export class GatewayRuntime implements RemoteRuntime {
     } catch (e) {
       throw new Refusal('preflight:broker', `new uplink settings do not connect: ${errorMessage(e)}`);
     }
+  }
+
+  /** Flows changed in the editor are never written over: a push that would replace them is refused (`base: any` forces it). */
+  private preflightFlows(next: Config, forced: boolean): void {
+    if (!next.nodered?.enabled || forced) return;
+    const flows = this.hooks.flowsFor?.(next);
+    if (!flowsWouldChange(next.nodered, flows)) return;
+    const edited = flowsEditedOnSite(next.nodered);
+    if (edited) throw new Refusal('base-mismatch', `${edited}: merge them into the bundle's nodered/flows.json (or sign with base: any to replace them)`);
+  }
+
+  localEdits(): { flows?: string } | undefined {
+    const nodered = this.current?.nodered;
+    const flows = nodered?.enabled ? editedPushedFlows(nodered) : undefined;
+    return flows === undefined ? undefined : { flows };
   }
 
   async stop(): Promise<void> {
@@ -172,6 +219,29 @@ export interface RemoteGateway {
 
 const HEAD_CHECK_MS = 60_000;
 
+const readIfAny = (file: string): string | undefined => (existsSync(file) ? readFileSync(file, 'utf8') : undefined);
+
+/**
+ * Class, measure and decoding of every point `config` reads (Modbus ones from their profiles), for the
+ * role decision: built as the gateway builds them, nothing opened. Words for people (description) and the
+ * simulator's settings are not decoding. Undefined when they cannot be built (that config cannot start
+ * either: its trial fails).
+ */
+export function pointClassesOf(config: Config, profiles: ReadonlyMap<string, Profile>): PointClasses | undefined {
+  try {
+    const profileOf = new Map(config.devices.map((d) => [d.id, d.profile === undefined ? undefined : profiles.get(d.profile)]));
+    return new Map(
+      buildDrivers(config, profiles, silentLogger()).points.map((p) => {
+        const decode = profileOf.get(p.device)?.points.find((x) => x.name === p.point);
+        const { description: _d, sim: _s, ...decoding } = decode ?? {};
+        return [pointKey(p.device, p.point), { dataClass: p.dataClass, measure: p.measure, decode: decode ? JSON.stringify(decoding) : '' }];
+      }),
+    );
+  } catch {
+    return undefined;
+  }
+}
+
 /** `passerelle run` with a `remote` section: the agent, its channel and the gateway it runs. */
 export async function startRemoteGateway(
   localFile: string,
@@ -183,10 +253,20 @@ export async function startRemoteGateway(
   onStarted?: (runtime: GatewayRuntime, agent: RemoteAgent) => void,
 ): Promise<RemoteGateway> {
   const log = logger.child({ part: 'remote' });
-  // As `check` does: M-Bus meters and the `profiles:` folders too (absolute ones: a bundle carries no profile files).
-  const parse = (text: string, file: string) => {
-    const r = checkSiteText(text, file);
-    return r.ok ? r : { ok: false as const, errors: r.errors.map(formatIssue) };
+  // As `check` does: M-Bus meters and the `profiles:` folders too (relative ones inside the slot, from the bundle).
+  const profilesOf = new WeakMap<Config, ReadonlyMap<string, Profile>>();
+  const flowsOf = new WeakMap<Config, string>();
+  const slots = join(resolve(remote.stateDir), 'slots');
+  const parse = (text: string, file: string, files?: Readonly<Record<string, string>>): SiteParse => {
+    const root = dirname(file);
+    const overlay = files && { root, files: new Map(Object.entries(files).map(([name, t]) => [join(root, name), t])) };
+    const { result, profiles: library } = checkSite(text, file, overlay);
+    if (!result.ok) return { ok: false, errors: result.errors.map(formatIssue) };
+    profilesOf.set(result.config, library);
+    // Carried flows: from the bundle being checked, or from the slot a pushed config runs from (never beside the local site file).
+    const flows = files ? files[FLOWS_FILE] : file.startsWith(`${slots}/`) ? readIfAny(join(root, FLOWS_FILE)) : undefined;
+    if (flows !== undefined) flowsOf.set(result.config, flows);
+    return { ok: true, config: result.config, points: pointClassesOf(result.config, library) };
   };
   let agent: RemoteAgent | undefined;
   let answering = false;
@@ -215,11 +295,17 @@ export async function startRemoteGateway(
       },
     },
   });
-  const runtime = new GatewayRuntime({ profiles, logger }, async (config, previous) => {
-    if (agent) onStarted?.(runtime, agent);
-    const conn = channelConnection(config);
-    if (!previous || uplinkChanges(previous.uplink, config.uplink).length > 0) if (conn) await channel.start(conn);
-  });
+  const runtime = new GatewayRuntime(
+    { profiles, logger },
+    async (config, previous) => {
+      if (agent) onStarted?.(runtime, agent);
+      const conn = channelConnection(config);
+      if (!previous || uplinkChanges(previous.uplink, config.uplink).length > 0) if (conn) await channel.start(conn);
+    },
+    { profilesFor: (config) => profilesOf.get(config), flowsFor: (config) => flowsOf.get(config) },
+  );
+  // Node-RED beside the gateway: what ran before a change must run after it (its flows included).
+  runtime.addProbe('nodered', noderedProbe(() => runtime.running?.noderedState()));
   agent = new RemoteAgent({
     gateway: gatewayId,
     stateDir: new StateDir(remote.stateDir),

@@ -5,4 +5,4 @@ export * from './mbus-schema.js';
 export { mbusUnitFactor } from './mbus-units.js';
 export { loadMbusProfiles, loadMbusProfileFile, getMbusProfile, defaultMbusProfileDir } from './mbus-load.js';
 export { checkProfileFile, formatProfileIssue, type ProfileIssue } from './load.js';
-export { loadProfileLibrary, type LibraryIssue, type ProfileLibrary } from './library.js';
+export { loadProfileLibrary, type FileOverlay, type LibraryIssue, type ProfileLibrary } from './library.js';

@@ -4,7 +4,7 @@
  * profile adds a model; it never replaces a shipped one: the same id is an error at the local file's line.
  */
 import { readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { checkProfileFile, defaultProfileDir, loadProfiles, type ProfileIssue } from './load.js';
 import type { Profile } from './schema.js';
 
@@ -23,17 +23,27 @@ export interface ProfileLibrary {
 /** A site's folder holds a few dozen profiles at most; more is a wrong folder (the bound says so). */
 export const MAX_LOCAL_PROFILES = 500;
 
-export function loadProfileLibrary(localDirs: readonly string[], shippedDir: string = defaultProfileDir()): ProfileLibrary {
+/**
+ * Files not on disk yet, by absolute path: a remote bundle's, checked before it is staged. A folder at or
+ * under `root` is read from `files` only (never from what the disk holds there).
+ */
+export interface FileOverlay {
+  readonly root: string;
+  readonly files: ReadonlyMap<string, string>;
+}
+
+export function loadProfileLibrary(localDirs: readonly string[], shippedDir: string = defaultProfileDir(), overlay?: FileOverlay): ProfileLibrary {
   const shipped = loadProfiles(shippedDir);
   const profiles = new Map(shipped);
   const origin = new Map<string, string>([...shipped.keys()].map((id) => [id, join(shippedDir, `${id}.yaml`)]));
   const issues: LibraryIssue[] = [];
   localDirs.forEach((dir, index) => {
     if (dir === '') return; // an entry the config schema already refused
-    const files = yamlFiles(dir);
+    const inOverlay = overlay !== undefined && (dir === overlay.root || dir.startsWith(`${overlay.root}/`));
+    const files = inOverlay ? overlayYamlFiles(dir, overlay) : yamlFiles(dir);
     if (typeof files === 'string') return void issues.push({ dir: index, message: files });
     for (const file of files) {
-      const checked = checkProfileFile(file);
+      const checked = checkProfileFile(file, inOverlay ? overlay.files.get(file) : undefined);
       for (const at of checked.issues) issues.push({ dir: index, at, message: at.message });
       const profile = checked.profile;
       if (!profile) continue;
@@ -64,4 +74,13 @@ function yamlFiles(dir: string): string[] | string {
     const why = code === 'ENOENT' ? 'no such folder' : code === 'EACCES' ? "permission denied (the gateway's user must be able to read it)" : (e as Error).message;
     return `cannot read the profile folder ${dir}: ${why}`;
   }
+}
+
+/** The *.yaml / *.yml files of a folder of the overlay, sorted, or why there are none. */
+function overlayYamlFiles(dir: string, overlay: FileOverlay): string[] | string {
+  const all = [...overlay.files.keys()];
+  if (!all.some((f) => f.startsWith(`${dir}/`))) return `no folder ${dir} in the bundle: carry its files (passerelle fleet sign collects the profiles: folders)`;
+  const names = all.filter((f) => dirname(f) === dir && /\.ya?ml$/.test(f)).sort();
+  if (names.length > MAX_LOCAL_PROFILES) return `${dir} holds ${names.length} YAML files, over ${MAX_LOCAL_PROFILES}: is it the right folder?`;
+  return names;
 }

@@ -81,10 +81,11 @@ export const formatProfileIssue = (i: ProfileIssue): string =>
   i.field === '(yaml)' ? `${i.file}:${i.line}:${i.col} ${i.message}` : `${i.file}:${i.line}:${i.col} ${i.field}: ${i.message}`;
 
 /** Parses and validates one profile file: the frozen profile, or every problem (the same as `loadProfileFile` throws). */
-export function checkProfileFile(file: string): { profile?: Profile; issues: ProfileIssue[]; locateId?: () => { line: number; col: number } } {
+/** `given`: the file's text when it is not on disk yet (a remote bundle checked before it is staged). */
+export function checkProfileFile(file: string, given?: string): { profile?: Profile; issues: ProfileIssue[]; locateId?: () => { line: number; col: number } } {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = given ?? readFileSync(file, 'utf8');
   } catch (e) {
     return { issues: [{ file, line: 1, col: 1, field: '(file)', message: `cannot read the profile: ${(e as Error).message}` }] };
   }

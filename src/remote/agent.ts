@@ -23,7 +23,8 @@ import type { ProbeResult, RemoteRuntime } from './runtime.js';
 import { inactiveSlot, type LastOutcome, type RemoteState, type SlotRef, StateDir } from './state.js';
 import type { HeadState, RemoteStatus } from './status.js';
 import { loadInitialTrust, roleSignatures, updateTrust, type Trust } from './trust.js';
-import { verifyBundle } from './verify.js';
+import { verifyBundle, type SiteParse } from './verify.js';
+import type { PointClasses } from './role.js';
 
 export interface AgentOptions {
   readonly gateway: string;
@@ -32,8 +33,12 @@ export interface AgentOptions {
   readonly localFile: string;
   readonly trustFile: string;
   readonly runtime: RemoteRuntime;
-  /** Parses and fully checks a site config text; returns the config or FILE:LINE:COL lines. */
-  readonly parse: (text: string, file: string) => { ok: true; config: Config } | { ok: false; errors: string[] };
+  /**
+   * Parses and fully checks a site config text; returns the config (with its points' classes when known)
+   * or FILE:LINE:COL lines. `files`: a bundle's files by relative name, not staged yet: read in place of
+   * `file`'s folder (relative `profiles:` folders resolve there).
+   */
+  readonly parse: (text: string, file: string, files?: Readonly<Record<string, string>>) => SiteParse;
   readonly logger: Logger;
   readonly maxBytes: number;
   readonly headMaxAgeMs: number;
@@ -44,12 +49,20 @@ export interface AgentOptions {
 
 export type Outcome = Omit<LastOutcome, 'at'> | { outcome: 'ignored' };
 
+type Parsed = { readonly config: Config; readonly points?: PointClasses };
+
+/** Problems in a bundle's files named as the operator wrote them (`profiles/pump.yaml:12:3`), not by slot path. */
+function relativeErrors(r: SiteParse, slotDir: string): SiteParse {
+  return r.ok ? r : { ok: false, errors: r.errors.map((e) => e.replaceAll(`${slotDir}/`, '')) };
+}
+
 export const INBOX_FILE = 'local.yaml';
 
 export class RemoteAgent {
   private state!: RemoteState;
   private trust!: Trust;
   private running!: Config;
+  private runningPoints?: PointClasses;
   private runningSha = '';
   private head?: HeadPayload;
   private readonly bootAt: number;
@@ -100,6 +113,7 @@ export class RemoteAgent {
     const parsed = this.opts.parse(text, ref ? join(stateDir.slotDir(ref.slot), SITE_FILE) : this.opts.localFile);
     if (!parsed.ok) throw new Refusal('schema', parsed.errors.join('; '));
     this.running = parsed.config;
+    this.runningPoints = parsed.points;
     this.runningSha = textHash(text);
     if (this.state.trial) {
       const previous = this.state.committed ? this.parseSlot(this.state.committed) : this.parseLocal();
@@ -191,7 +205,7 @@ export class RemoteAgent {
       ts: new Date(this.now()).toISOString(),
       state: this.state.trial ? 'trial' : 'idle',
       trust: this.trust.payload.version,
-      running: { seq: ref?.seq ?? null, sha256: this.runningSha, source: ref?.source ?? 'file', dirty: this.state.dirty },
+      running: { seq: ref?.seq ?? null, sha256: this.runningSha, source: ref?.source ?? 'file', dirty: this.state.dirty || this.opts.runtime.localEdits?.() !== undefined },
       last: last ? { ...last, at: new Date(last.at).toISOString() } : null,
       head: this.headState(),
     };
@@ -203,6 +217,7 @@ export class RemoteAgent {
     const { stateDir } = this.opts;
     const site = ref ? stateDir.readSlot(ref.slot, SITE_FILE) : readFileSync(this.opts.localFile, 'utf8');
     const envelopeFile = ref && ref.source === 'push' ? join(stateDir.slotDir(ref.slot), 'bundle.dsse.json') : undefined;
+    const edits = this.opts.runtime.localEdits?.();
     return {
       gateway: this.opts.gateway,
       nonce,
@@ -210,8 +225,9 @@ export class RemoteAgent {
       seq: ref?.seq ?? null,
       lastSeq: this.state.lastSeq,
       source: ref?.source ?? 'file',
-      dirty: this.state.dirty,
+      dirty: this.state.dirty || edits !== undefined,
       site,
+      ...(edits?.flows !== undefined ? { flows: edits.flows } : {}),
       ...(envelopeFile && existsSync(envelopeFile) ? { envelope: readFileSync(envelopeFile, 'utf8') } : {}),
     };
   }
@@ -231,6 +247,8 @@ export class RemoteAgent {
     // The retained bundle comes again after every reconnect: the one already handled is not news.
     if (this.state.last?.envelope === envelopeSha || this.lastRefusal?.envelope === envelopeSha) return { outcome: 'ignored' };
     const hand = this.handEdited();
+    // Checked where it will be staged, so that relative profiles: folders resolve inside that slot.
+    const slotDir = this.opts.stateDir.slotDir(inactiveSlot(this.state));
     try {
       const v = verifyBundle(bytes, {
         trust: this.trust,
@@ -242,16 +260,17 @@ export class RemoteAgent {
         runningSha256: this.runningSha,
         maxBytes: this.opts.maxBytes,
         handEdited: hand,
-        parse: (text) => this.opts.parse(text, SITE_FILE),
+        runningPoints: this.runningPoints,
+        parse: (text, files) => relativeErrors(this.opts.parse(text, join(slotDir, SITE_FILE), files), slotDir),
       });
-      await this.opts.runtime.preflight(v.config, this.running).catch((e: unknown) => {
+      await this.opts.runtime.preflight(v.config, this.running, v.bundle.base === 'any').catch((e: unknown) => {
         throw isRefusal(e) ? e : new Refusal('preflight:broker', errorMessage(e));
       });
       const files = Object.fromEntries(Object.entries(v.bundle.files).map(([n, f]) => [n, f.text]));
       files['bundle.dsse.json'] = bytes.toString('utf8');
       const trialS = this.clampTrial(v.bundle.trialS);
       const ref = { seq: v.bundle.seq, sha256: v.bundle.files[SITE_FILE]!.sha256, source: 'push' as const };
-      return await this.stageAndTry(ref, files, v.config, trialS, {
+      return await this.stageAndTry(ref, files, { config: v.config, points: v.points }, trialS, {
         lastSeq: v.bundle.seq,
         timeFloor: Math.max(this.state.timeFloor, Date.parse(v.bundle.issuedAt)),
         envelope: envelopeSha,
@@ -265,14 +284,15 @@ export class RemoteAgent {
 
   private async handleLocal(text: string): Promise<Outcome> {
     try {
-      const parsed = this.opts.parse(text, SITE_FILE);
+      const slotDir = this.opts.stateDir.slotDir(inactiveSlot(this.state));
+      const parsed = relativeErrors(this.opts.parse(text, join(slotDir, SITE_FILE), { [SITE_FILE]: text }), slotDir);
       if (!parsed.ok) throw new Refusal('schema', parsed.errors.slice(0, 3).join('; '));
       if (parsed.config.gateway.id !== this.opts.gateway) throw new Refusal('wrong-gateway', `file is for gateway ${parsed.config.gateway.id}`);
       await this.opts.runtime.preflight(parsed.config, this.running).catch((e: unknown) => {
         throw isRefusal(e) ? e : new Refusal('preflight:broker', errorMessage(e));
       });
       const ref = { seq: null, sha256: textHash(text), source: 'local' as const };
-      return await this.stageAndTry(ref, { [SITE_FILE]: text }, parsed.config, this.clampTrial(this.trust.payload.trial.minS), {});
+      return await this.stageAndTry(ref, { [SITE_FILE]: text }, parsed, this.clampTrial(this.trust.payload.trial.minS), {});
     } catch (e) {
       return this.refused(e, undefined, false);
     } finally {
@@ -292,7 +312,7 @@ export class RemoteAgent {
   private async stageAndTry(
     ref: Omit<SlotRef, 'slot'>,
     files: Record<string, string>,
-    config: Config,
+    next: Parsed,
     trialS: number,
     seqFields: { lastSeq?: number; timeFloor?: number; envelope?: string },
   ): Promise<Outcome> {
@@ -310,14 +330,15 @@ export class RemoteAgent {
       last: { ...this.outcome(ref.seq, 'accepted'), ...(envelope ? { envelope } : {}) },
     });
     await this.publishStatus();
-    const previous = this.running;
-    this.running = config;
+    const previous = { config: this.running, points: this.runningPoints };
+    this.running = next.config;
+    this.runningPoints = next.points;
     this.runningSha = ref.sha256;
     return this.runTrial(previous, trialS, baseline);
   }
 
   /** Runs the trial config (already current), probes, then commits or rolls back to `previous`. */
-  private async runTrial(previous: Config, trialS: number, baseline: unknown): Promise<Outcome> {
+  private async runTrial(previous: Parsed, trialS: number, baseline: unknown): Promise<Outcome> {
     const { runtime, stateDir, logger } = this.opts;
     const trial = this.state.trial!;
     this.inTrial = true;
@@ -342,9 +363,10 @@ export class RemoteAgent {
       stateDir.point('before-rollback');
       logger.warn({ seq: trial.seq, reason: result.reason, detail: result.detail }, 'config trial failed: rolling back');
       await this.save({ ...this.state, trial: null, last: { ...this.state.last!, ...this.outcome(trial.seq, 'rolled-back', result.reason, result.detail) } });
-      this.running = previous;
+      this.running = previous.config;
+      this.runningPoints = previous.points;
       this.runningSha = this.state.committed ? this.state.committed.sha256 : (this.state.localSha256 ?? '');
-      await runtime.run(previous);
+      await runtime.run(previous.config);
       await this.publishStatus();
       return { seq: trial.seq, outcome: 'rolled-back', reason: result.reason, detail: result.detail };
     } finally {
@@ -380,16 +402,17 @@ export class RemoteAgent {
     this.state = state;
   }
 
-  private parseSlot(ref: SlotRef): Config {
-    const r = this.opts.parse(this.opts.stateDir.readSlot(ref.slot, SITE_FILE), SITE_FILE);
+  private parseSlot(ref: SlotRef): Parsed {
+    const file = join(this.opts.stateDir.slotDir(ref.slot), SITE_FILE);
+    const r = this.opts.parse(readFileSync(file, 'utf8'), file);
     if (!r.ok) throw new Refusal('schema', r.errors.join('; '));
-    return r.config;
+    return r;
   }
 
-  private parseLocal(): Config {
+  private parseLocal(): Parsed {
     const r = this.opts.parse(readFileSync(this.opts.localFile, 'utf8'), this.opts.localFile);
     if (!r.ok) throw new Refusal('schema', r.errors.join('; '));
-    return r.config;
+    return r;
   }
 
   private loadTrustChain(): Trust {

@@ -49,8 +49,10 @@ export async function fsyncDirAsync(dir: string): Promise<void> {
   }
 }
 
-export async function writeFlushedAsync(path: string, data: string | Buffer, mode = 0o600): Promise<void> {
-  const handle = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, mode);
+/** `fresh`: the file must not exist (O_EXCL: not even as a dangling link). */
+export async function writeFlushedAsync(path: string, data: string | Buffer, mode = 0o600, fresh = false): Promise<void> {
+  const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW | (fresh ? constants.O_EXCL : constants.O_TRUNC);
+  const handle = await open(path, flags, mode);
   try {
     await handle.writeFile(data);
     await handle.sync();

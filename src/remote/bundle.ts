@@ -6,16 +6,17 @@
 import { z } from 'zod';
 import { type Envelope, payloadBytes, sha256Hex, signEnvelope } from './dsse.js';
 import type { KeyPair } from './keys.js';
+import { checkBundleFiles } from './bundle-paths.js';
 import { Refusal } from './refusal.js';
 
 export const BUNDLE_TYPE = 'application/vnd.passerelle.config-bundle.v1+json';
 export const HEAD_TYPE = 'application/vnd.passerelle.head.v1+json';
 export const SITE_FILE = 'site.yaml';
+/** The Node-RED flows a bundle carries: installed into the flows file Node-RED reads when the site enables `nodered`. */
+export const FLOWS_FILE = 'nodered/flows.json';
 
 const gatewayId = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/);
 const hash = z.string().regex(/^sha256:[0-9a-f]{64}$/);
-/** Plain names only: a file of a bundle can never be written outside its slot. */
-const fileName = z.string().regex(/^[a-z0-9][a-z0-9_-]*(\.[a-z0-9_-]+)*$/i, 'a plain file name (no path)');
 
 export const bundlePayloadSchema = z.strictObject({
   gateway: gatewayId,
@@ -24,7 +25,7 @@ export const bundlePayloadSchema = z.strictObject({
   expires: z.iso.datetime(),
   base: z.union([hash, z.literal('any')]),
   files: z
-    .record(fileName, z.strictObject({ sha256: hash, text: z.string() }))
+    .record(z.string(), z.strictObject({ sha256: hash, text: z.string() }))
     .refine((f) => SITE_FILE in f, `the files include ${SITE_FILE}`),
   trialS: z.number().int().min(1),
   note: z.string().max(500).optional(),
@@ -58,9 +59,10 @@ function readJson<T>(e: Envelope, type: string, schema: z.ZodType<T>, what: stri
   return parsed.data;
 }
 
-/** The payload of a bundle; every file's hash is checked against its text. */
+/** The payload of a bundle; every file's name is checked (bundle-paths.ts), then its hash against its text. */
 export function readBundle(e: Envelope): BundlePayload {
   const bundle = readJson(e, BUNDLE_TYPE, bundlePayloadSchema, 'bundle');
+  checkBundleFiles(bundle.files);
   for (const [name, f] of Object.entries(bundle.files))
     if (textHash(f.text) !== f.sha256) throw new Refusal('malformed', `file ${name}: sha256 does not match its text`);
   return bundle;
@@ -79,8 +81,10 @@ export interface BundleInput {
   note?: string;
 }
 
+/** Refuses (Refusal) what the gateway would refuse for its file names, before anyone signs. */
 export function makeBundlePayload(i: BundleInput): BundlePayload {
   const files = Object.fromEntries(Object.entries(i.files).map(([name, text]) => [name, { sha256: textHash(text), text }]));
+  checkBundleFiles(files);
   return {
     gateway: i.gateway,
     seq: i.seq,

@@ -4,6 +4,8 @@ import { PasserelleError } from '../core/errors.js';
 export const REFUSAL_REASONS = [
   'too-large',
   'malformed',
+  'file-path',
+  'file-bound',
   'sig',
   'role',
   'threshold',

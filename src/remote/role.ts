@@ -4,6 +4,7 @@
  * default); any other change needs `config`. A forced overwrite (`base: any`) needs `policy` too.
  */
 import type { Config } from '../config/schema.js';
+import { NEVER_UPSTREAM, type DataClass } from '../core/types.js';
 
 export interface RoleDecision {
   readonly role: 'config' | 'policy';
@@ -38,11 +39,51 @@ export function uplinkChanges(old: Config['uplink'], next: Config['uplink']): st
   return UPLINK_FIELDS.filter((f) => old[f] !== next[f]).map((f) => `uplink.${f} changed`);
 }
 
-export function requiredRole(running: Config, next: Config, base: string): RoleDecision {
+/**
+ * What decides how much of a point may leave, for every point a config reads, by `device.point`
+ * (profiles and the site's own fields resolved): its data class, its measure, and how it is decoded
+ * (the profile point's definition: register, type, scale; empty when the site defines the point).
+ */
+export interface PointFacts {
+  readonly dataClass: string;
+  readonly measure: string;
+  readonly decode: string;
+}
+export type PointClasses = ReadonlyMap<string, PointFacts>;
+
+/** What a class lets leave under a policy: never, values only from `threshold` up, or all its values. */
+function release(cls: string, policy: Config['policy']): number {
+  if (NEVER_UPSTREAM.has(cls as DataClass)) return Infinity;
+  return policy.minCount[cls as DataClass] ?? 0;
+}
+
+/**
+ * A point that keeps its name can let more leave with the policy text unchanged: a profile (or a line
+ * field) turning `personal` into `energy` under `match: "*"` (its class now releases more: never ->
+ * something, a higher minCount -> a lower one or none); or, for a point held back by a minCount, a new
+ * measure (a counter's index sent as a gauge) or a new decoding (a scale that lifts small counts over the
+ * threshold, another register).
+ */
+export function classWidening(old: PointClasses, next: PointClasses, oldPolicy: Config['policy'], nextPolicy: Config['policy']): string[] {
+  const reasons: string[] = [];
+  for (const [key, now] of next) {
+    const was = old.get(key);
+    if (was === undefined) continue;
+    const [before, after] = [release(was.dataClass, oldPolicy), release(now.dataClass, nextPolicy)];
+    if (after < before) reasons.push(`${key}: class ${was.dataClass} became ${now.dataClass}, which lets more of it leave`);
+    else if (after > 0 && after !== Infinity && (was.measure !== now.measure || was.decode !== now.decode))
+      reasons.push(`${key}: held back by minCount (${now.dataClass}), its ${was.measure !== now.measure ? `measure ${was.measure} became ${now.measure}` : 'decoding changed'}`);
+  }
+  return reasons;
+}
+
+/** `points`: the classes of both configs' points when known (the gateway resolves them with the profiles). */
+export function requiredRole(running: Config, next: Config, base: string, points?: { old?: PointClasses; next?: PointClasses }): RoleDecision {
   const reasons = [
     ...(base === 'any' ? ['base: any (forced overwrite)'] : []),
     ...policyWidening(running.policy, next.policy),
     ...uplinkChanges(running.uplink, next.uplink),
+    ...(points?.old && points.next ? classWidening(points.old, points.next, running.policy, next.policy) : []),
   ];
   return { role: reasons.length > 0 ? 'policy' : 'config', reasons };
 }

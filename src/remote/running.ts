@@ -25,6 +25,8 @@ export interface RunningReport {
   site: string;
   /** The DSSE envelope it came in, when it was a push. */
   envelope?: string;
+  /** The Node-RED flows that run, when they were changed in the editor since a push installed them (to merge). */
+  flows?: string;
 }
 
 /** The nonce of a request, or undefined for anything else (ignored unread beyond its size). */

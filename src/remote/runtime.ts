@@ -28,8 +28,13 @@ export interface RemoteRuntime {
    * still failing at `deadline` (ms since epoch) is a failure.
    */
   probe(baseline: unknown, deadline: number): Promise<ProbeResult>;
-  /** Checks `next` can work before anything is staged (a new broker is connected to first); throws a Refusal. */
-  preflight(next: Config, running: Config): Promise<void>;
+  /**
+   * Checks `next` can work before anything is staged (a new broker is connected to first, Node-RED flows
+   * edited on site are not written over unless `forced`: a bundle with `base: any`); throws a Refusal.
+   */
+  preflight(next: Config, running: Config, forced?: boolean): Promise<void>;
   /** Adds a probe to every trial from now on, under `name` (its failure reason is `probe:<name>`). */
   addProbe?(name: string, probe: TrialProbe): void;
+  /** Files of the running config changed on site outside the site file (Node-RED flows edited in the editor): reported `dirty`, with their text for the operator to merge. */
+  localEdits?(): { readonly flows?: string } | undefined;
 }

@@ -4,8 +4,8 @@
  * time floor are written in the same state write that starts a trial, so a sequence is used up even
  * when its bundle rolls back.
  */
-import { mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { lstatSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { PasserelleError } from '../core/errors.js';
 import { fsyncDirAsync, writeAtomicAsync, writeFlushedAsync } from './atomic-file.js';
@@ -99,11 +99,22 @@ export class StateDir {
     return join(this.dir, 'slots', slot);
   }
 
-  /** Replaces the slot's files, each flushed, then the directory. */
+  /**
+   * Replaces the slot's files, keeping their tree (names checked by bundle-paths.ts): the slot is emptied
+   * (rm never follows a link), then every folder is created fresh and every file opened O_EXCL|O_NOFOLLOW,
+   * so nothing is written through a link. Each file is flushed, then each folder, the slot's last.
+   */
   async stage(slot: SlotName, files: Record<string, string>): Promise<void> {
     const dir = this.slotDir(slot);
+    if (!lstatSync(dir).isDirectory()) throw new PasserelleError('E_REMOTE_STATE', `${dir} is not a folder (a link?): remove it, the gateway recreates it`);
     for (const name of readdirSync(dir)) rmSync(join(dir, name), { force: true, recursive: true });
-    await Promise.all(Object.entries(files).map(([name, text]) => writeFlushedAsync(join(dir, name), text)));
+    const folders = new Set<string>();
+    for (const name of Object.keys(files)) for (let d = dirname(name); d !== '.'; d = dirname(d)) folders.add(d);
+    // Parents before children (a shorter path first); mkdir fails on anything already there, a link included.
+    const ordered = [...folders].sort((a, b) => a.length - b.length);
+    for (const f of ordered) mkdirSync(join(dir, f), { mode: 0o700 });
+    await Promise.all(Object.entries(files).map(([name, text]) => writeFlushedAsync(join(dir, name), text, 0o600, true)));
+    for (const f of ordered.reverse()) await fsyncDirAsync(join(dir, f));
     await fsyncDirAsync(dir);
     this.crashAt('slot-written');
   }

@@ -35,7 +35,7 @@ export function registerFleetCommands(program: Command): void {
     .option('--running <file>', 'the config the gateway runs now: shows the policy diff and the role needed')
     .option('--status <file>', 'the gateway status (JSON): sequence = last + 1, base = running hash')
     .option('--seq <n>', 'sequence number').option('--base <hash>', 'sha256:... of the running config, or any (needs the policy role)')
-    .option('--file <file...>', 'other files the site refers to (Node-RED flows)', [])
+    .option('--file <file...>', 'other files the site refers to, carried by their place under the site file\'s folder (e.g. nodered/flows.json); the relative profiles: folders are collected', [])
     .option('--key <file...>', 'private key files', [])
     .option('--expires <duration>', 'validity', '7d').option('--trial <duration>', 'trial duration', '3m')
     .option('--note <text>', 'free text').option('--add-to <envelope>', 'add signatures to this envelope')

@@ -2,16 +2,17 @@
  * `passerelle fleet keygen|trust|sign|publish|status`: the operator side of remote configuration
  * (docs/remote-config.md), and `passerelle config apply FILE` on site.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { connect, type MqttClient } from 'mqtt';
 import { formatIssue, loadConfigFile, loadConfigText, type Config } from '../../config/index.js';
 import { parseDuration } from '../../core/duration.js';
-import { makeBundlePayload, signBundle, signHead, textHash } from '../../remote/bundle.js';
+import { FLOWS_FILE, makeBundlePayload, signBundle, signHead, SITE_FILE, textHash } from '../../remote/bundle.js';
+import { errorMessage } from '../../core/errors.js';
 import { parseEnvelope, signEnvelope, payloadBytes, type Envelope } from '../../remote/dsse.js';
 import { FLEET_RECEIVE_MAXIMUM, fetchRunning, publishBundles, readSignedBundle, StatusBoard, summarise } from '../../remote/fleet.js';
 import { generateKey, keyidOf, readPrivateKeyFile, spkiOf, writePrivateKeyFile } from '../../remote/keys.js';
-import { requiredRole } from '../../remote/role.js';
+import { requiredRole, type PointClasses } from '../../remote/role.js';
 import { cfgTopic } from '../../remote/topics.js';
 import { signTrust, type TrustPayload } from '../../remote/trust.js';
 import { writeAtomic } from '../../remote/atomic-file.js';
@@ -140,27 +141,70 @@ export async function signCmd(o: SignOpts): Promise<void> {
   }
   if (!o.gateway || !o.site) throw new CliExit(2, 'give --gateway and --site (or --add-to ENVELOPE)');
   const text = readFileSync(o.site, 'utf8');
-  const next = parseText(text, o.site);
+  const next = await checkedSite(o.site);
   const { seq, base, runningText, runningName } = await runningOf(o);
-  const files: Record<string, string> = { 'site.yaml': text };
-  for (const f of o.file) files[f.split('/').at(-1)!] = readFileSync(f, 'utf8');
+  const files = bundleFiles(o.site, text, next.config, o.file);
   const now = Date.now();
-  const payload = makeBundlePayload({
-    gateway: o.gateway, seq, base, files, issuedAt: new Date(now), expires: new Date(now + parseDuration(o.expires)),
-    trialS: Math.round(parseDuration(o.trial) / 1000), ...(o.note ? { note: o.note } : {}),
-  });
+  let payload: ReturnType<typeof makeBundlePayload>;
+  try {
+    payload = makeBundlePayload({
+      gateway: o.gateway, seq, base, files, issuedAt: new Date(now), expires: new Date(now + parseDuration(o.expires)),
+      trialS: Math.round(parseDuration(o.trial) / 1000), ...(o.note ? { note: o.note } : {}),
+    });
+  } catch (e) {
+    throw new CliExit(2, `${errorMessage(e)} (the gateway would refuse it)`);
+  }
   const env = signBundle(payload, o.key.map(readPrivateKeyFile));
   writeFileSync(o.out, JSON.stringify(env));
   process.stdout.write(`${o.out}: ${o.gateway} seq ${seq}, base ${base.slice(0, 19)}…\n`);
+  for (const [name, t] of Object.entries(files)) process.stdout.write(`  file ${name} (${Buffer.byteLength(t)} bytes)\n`);
+  if (next.config.nodered?.enabled && !(FLOWS_FILE in files))
+    process.stdout.write(`  no ${FLOWS_FILE} carried: the gateway runs its own flows (those from before any push); --file to carry flows\n`);
   if (runningText !== undefined) {
     if (base !== 'any' && textHash(runningText) !== base)
       process.stdout.write(`  warning: ${runningName} is not what the gateway runs (edited on site?): it will refuse with base-mismatch\n`);
-    const role = requiredRole(parseText(runningText, runningName), next, base);
+    // The classes of the points (profiles resolved) when the running file is on disk with its profiles; else the gateway alone compares them.
+    const running = o.running && !o.broker ? await checkedSite(o.running).catch(() => undefined) : undefined;
+    const role = requiredRole(running?.config ?? parseText(runningText, runningName), next.config, base, { old: running?.points, next: next.points });
+    if (!running?.points) process.stdout.write('  (point classes not compared here: the gateway also refuses a profile that lets a point leave that did not before)\n');
     if (role.role === 'policy') {
       process.stdout.write(`  needs the policy role (threshold in the trust file, 2 by default):\n${role.reasons.map((r) => `    ${r}\n`).join('')}`);
       if (o.key.length < 2) process.stdout.write(`  a second policy signer must add theirs: passerelle fleet sign --add-to ${o.out} --key SECOND.key --out ${o.out}\n`);
     } else process.stdout.write('  config role is enough (no data-policy widening, no uplink change)\n');
   } else if (base === 'any') process.stdout.write('  base: any is a forced overwrite: it needs the policy role\n');
+}
+
+/** The site file checked as `passerelle check` does, with its points' classes (profiles resolved). */
+async function checkedSite(file: string): Promise<{ config: Config; points?: PointClasses }> {
+  const { checkSite } = await import('../../gateway/load-site.js');
+  const { pointClassesOf } = await import('../../gateway/remote.js');
+  const { result, profiles } = checkSite(readFileSync(file, 'utf8'), file);
+  if (!result.ok) throw new CliExit(1, result.errors.map(formatIssue).join('\n'));
+  const points = pointClassesOf(result.config, profiles);
+  return { config: result.config, ...(points ? { points } : {}) };
+}
+
+/**
+ * The files a bundle carries, by name relative to the site file's folder: `site.yaml`, every *.yaml of
+ * the site's relative `profiles:` folders (collected: what the gateway reads in its slot), and each
+ * `--file` (e.g. nodered/flows.json), which must lie inside that folder. Absolute `profiles:` folders are
+ * the gateway's own and are not carried.
+ */
+export function bundleFiles(siteFile: string, siteText: string, config: Config, extra: readonly string[]): Record<string, string> {
+  const root = dirname(resolve(siteFile));
+  const files: Record<string, string> = { [SITE_FILE]: siteText };
+  const add = (path: string) => {
+    const name = relative(root, resolve(path)).split(sep).join('/');
+    if (name.startsWith('../') || isAbsolute(name)) throw new CliExit(2, `${path} is not inside ${root}: a bundle carries files by their place under the site file's folder`);
+    files[name] = readFileSync(path, 'utf8');
+  };
+  for (const dir of config.profiles) {
+    if (isAbsolute(dir)) continue;
+    const abs = resolve(root, dir);
+    for (const n of readdirSync(abs).filter((f) => /\.ya?ml$/.test(f)).sort()) add(join(abs, n));
+  }
+  for (const f of extra) add(resolve(f));
+  return files;
 }
 
 export interface BrokerOpts {
