@@ -355,7 +355,14 @@ const GATEWAY_NODERED_PATHS = { dir: '/var/lib/passerelle/nodered', socket: '/va
  * directory for the bridge socket (the flows user can reach it; not the gateway's 0700 state directory)
  * and its User=. A site with `supervisor: systemd` must agree with the unit (check says where not).
  */
-export const SYSTEMD_NODERED = { dir: '/var/lib/passerelle-flows', socketDir: '/run/passerelle', socket: '/run/passerelle/bridge.sock', runAs: 'passerelle-flows' } as const;
+export const SYSTEMD_NODERED = {
+  dir: '/var/lib/passerelle-flows',
+  socketDir: '/run/passerelle',
+  socket: '/run/passerelle/bridge.sock',
+  runAs: 'passerelle-flows',
+  /** The heap its MemoryHigh/MemoryMax are sized for; a larger maxOldSpaceMB needs a drop-in (check warns). */
+  unitHeapMB: 256,
+} as const;
 
 export const noderedSchema = z
   .strictObject({

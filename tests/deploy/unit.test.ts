@@ -122,7 +122,10 @@ describe('what keeps flows away from the gateway in passerelle-nodered.service',
 
   it('its own memory, sized for the default heap; follows the gateway; a crash-loop guard', () => {
     const heap = noderedSchema.parse({}).maxOldSpaceMB;
+    expect(SYSTEMD_NODERED.unitHeapMB).toBe(heap); // check warns above it
     expect(d('Environment')).toContain(`NODERED_HEAP_MB=${heap}`);
+    // 352M/384M for 256: what check's warning asks for a larger heap (heap + 96, + 32).
+    expect([mib(d('MemoryHigh')[0]!), mib(d('MemoryMax')[0]!)]).toEqual([heap + 96, heap + 128]);
     expect(heap + 64).toBeLessThanOrEqual(mib(d('MemoryHigh')[0]!));
     expect(mib(d('MemoryHigh')[0]!)).toBeLessThan(mib(d('MemoryMax')[0]!));
     expect(d('PartOf')).toEqual(['passerelle.service']);
