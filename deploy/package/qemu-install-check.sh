@@ -111,6 +111,8 @@ if [ "${1:-}" = --checks ]; then
   sed -e 's|^  path: .*|  path: /var/lib/passerelle/site.db|' -e 's|^  keyFile: .*|  keyFile: /var/lib/passerelle/site.key|' \
     -e 's|^  format: senml-json|  broker: mqtt://127.0.0.1:1883\n  format: senml-json|' "$root/opt/passerelle/app/config/demo.yaml" >"$root/etc/passerelle/site.yaml"
   grep -q 'broker: mqtt://127.0.0.1:1883' "$root/etc/passerelle/site.yaml" || fail "could not set the broker in the demo config"
+  # The demo's Node-RED section (a folder under the working directory, the gateway its supervisor) becomes the package's.
+  sed -i '/^nodered:/,/^$/d' "$root/etc/passerelle/site.yaml"
   printf 'nodered:\n  supervisor: systemd\n  port: 1880\n' >>"$root/etc/passerelle/site.yaml"
   as_gateway passerelle check /etc/passerelle/site.yaml
   echo 'marronnier-42-cour' | in_root passerelle nodered passwd --config /etc/passerelle/site.yaml --stdin
