@@ -65,13 +65,18 @@ cp -r "$repo/hardware" "$repo/config" "$repo/flows" "$repo/nodered" "$work/app/n
 install -m 0644 "$work/app/package.json" "$repo/README.md" "$root/opt/passerelle/app/"
 install -D -m 0755 "$repo/deploy/package/passerelle.sh" "$root/usr/bin/passerelle"
 install -D -m 0644 "$repo/deploy/passerelle.service" "$root/usr/lib/systemd/system/passerelle.service"
+install -m 0644 "$repo/deploy/passerelle-nodered.service" "$root/usr/lib/systemd/system/passerelle-nodered.service"
+# Wanted by the gateway from the package itself: it starts only when the site says supervisor: systemd
+# (its ExecCondition skips it otherwise), so it needs no enabling by hand.
+install -d "$root/usr/lib/systemd/system/passerelle.service.wants"
+ln -s ../passerelle-nodered.service "$root/usr/lib/systemd/system/passerelle.service.wants/passerelle-nodered.service"
 install -D -m 0644 "$repo/deploy/udev/60-passerelle.rules" "$root/usr/lib/udev/rules.d/60-passerelle.rules"
 install -D -m 0644 "$repo/deploy/package/modules-load.conf" "$root/usr/lib/modules-load.d/passerelle.conf"
 install -D -m 0644 "$repo/deploy/package/sysusers.conf" "$root/usr/lib/sysusers.d/passerelle.conf"
 install -D -m 0644 "$repo/deploy/package/tmpfiles.conf" "$root/usr/lib/tmpfiles.d/passerelle.conf"
 doc="$root/usr/share/doc/passerelle"
 install -D -m 0644 "$repo/deploy/package/copyright" "$doc/copyright"
-install -m 0644 "$repo/docs/install.md" "$doc/install.md"
+install -m 0644 "$repo/docs/install.md" "$repo/docs/node-red.md" "$doc/"
 install -D -m 0644 "$repo/config/example-school.yaml" "$doc/examples/site.yaml"
 printf 'passerelle (%s) stable; urgency=medium\n\n  * Release %s, see README.md.\n\n -- Passerelle maintainers <passerelle@example.org>  %s\n' \
   "$version" "$version" "$(date -R -d @"${SOURCE_DATE_EPOCH:-$(git -C "$repo" log -1 --format=%ct 2>/dev/null || date +%s)}")" | gzip -9n >"$doc/changelog.gz"

@@ -20,7 +20,9 @@ dpkg-deb -I "$deb" >"$x/info"
 dpkg-deb -c "$deb" >"$x/contents"
 arch="$(dpkg-deb -f "$deb" Architecture)"
 for f in ./opt/passerelle/node/bin/node ./opt/passerelle/app/dist/cli/main.js ./usr/bin/passerelle \
-  ./usr/lib/systemd/system/passerelle.service ./usr/lib/udev/rules.d/60-passerelle.rules \
+  ./usr/lib/systemd/system/passerelle.service ./usr/lib/systemd/system/passerelle-nodered.service \
+  ./opt/passerelle/app/node_modules/node-red/red.js ./usr/share/doc/passerelle/node-red.md \
+  ./usr/lib/udev/rules.d/60-passerelle.rules \
   ./usr/lib/modules-load.d/passerelle.conf ./usr/lib/sysusers.d/passerelle.conf ./usr/lib/tmpfiles.d/passerelle.conf \
   ./usr/share/doc/passerelle/sbom.cdx.json ./usr/share/doc/passerelle/MANIFEST.sha256; do
   grep -q " $f\$" "$x/contents" || fail "missing $f"

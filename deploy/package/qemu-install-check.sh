@@ -7,8 +7,13 @@
 #  - `passerelle run` as the passerelle user on the demo config (the key decrypted from the credential as
 #    systemd would, simulators and a Mosquitto broker on loopback): a summary arrives on the broker;
 #    SIGTERM stops it with exit 0;
+#  - Node-RED as passerelle-nodered.service runs it (nodered.supervisor: systemd): its root step
+#    (ExecCondition=+passerelle nodered prepare), then its ExecStart as passerelle-flows: the editor answers
+#    401 without a login, the Passerelle nodes connect to the gateway's bridge socket, and passerelle-flows
+#    cannot read the store directory, the key credential or the config, nor open a serial device node;
 #  - a second install (upgrade) keeps config, credential and store; purge erases them.
-# systemd is not PID 1 in the root, so the unit itself is not started (its checks are in tests/deploy).
+# systemd is not PID 1 in the root, so the units themselves are not started (their checks are in
+# tests/deploy); their commands are run as they are written in the installed unit files.
 #
 # How, without touching the machine: the root is made by debootstrap (Debian's mirror, the one apt uses
 # here) and cached as a tarball ($PASSERELLE_CACHE, default /var/cache/passerelle); each run unpacks a
@@ -65,6 +70,17 @@ if [ "${1:-}" = --checks ]; then
   root="$2"
   in_root() { chroot "$root" "$@"; }
   as_gateway() { chroot "$root" setpriv --reuid=passerelle --regid=passerelle --init-groups env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin "$@"; }
+  as_flows() { chroot "$root" setpriv --reuid=passerelle-flows --regid=passerelle-flows --init-groups env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin "$@"; }
+  # passerelle-flows is refused (EACCES) what the command does; passerelle, the control, is not.
+  flows_refused() {
+    local out
+    out="$(as_gateway timeout 10 "$@" 2>&1)" || true
+    ! grep -q 'Permission denied' <<<"$out" || fail "the control failed: passerelle was refused: $* ($out)"
+    out="$(as_flows timeout 10 "$@" 2>&1)" && fail "passerelle-flows could: $*"
+    grep -q 'Permission denied' <<<"$out" || fail "passerelle-flows: $* failed, but not for permission: $out"
+    echo "  passerelle-flows refused: $*"
+  }
+  unit_value() { sed -n "s/^$2=//p" "$root/usr/lib/systemd/system/$1"; }
   owner_mode() { in_root stat -c '%U:%G %a' "$1"; }
   expect_owner_mode() { [ "$(owner_mode "$1")" = "$2" ] || fail "$1 is $(owner_mode "$1"), expected $2"; }
   pids=()
@@ -79,6 +95,10 @@ if [ "${1:-}" = --checks ]; then
   say "what postinst left"
   [ "$(in_root sh -c 'command -v passerelle')" = /usr/bin/passerelle ] || fail "passerelle is not on the PATH"
   in_root id -nG passerelle | grep -qw dialout || fail "the passerelle account is not in dialout"
+  in_root id -nG passerelle | grep -qw passerelle-flows || fail "the passerelle account is not in passerelle-flows (bridge socket group)"
+  ! in_root id -nG passerelle-flows | grep -qw dialout || fail "passerelle-flows is in dialout"
+  expect_owner_mode /var/lib/passerelle-flows root:passerelle-flows\ 750
+  [ -L "$root/usr/lib/systemd/system/passerelle.service.wants/passerelle-nodered.service" ] || fail "passerelle.service does not want passerelle-nodered.service"
   expect_owner_mode /etc/passerelle root:passerelle\ 750
   expect_owner_mode /etc/passerelle/site.yaml root:passerelle\ 640
   expect_owner_mode /etc/credstore.encrypted/passerelle-store-key root:root\ 600
@@ -91,10 +111,16 @@ if [ "${1:-}" = --checks ]; then
   sed -e 's|^  path: .*|  path: /var/lib/passerelle/site.db|' -e 's|^  keyFile: .*|  keyFile: /var/lib/passerelle/site.key|' \
     -e 's|^  format: senml-json|  broker: mqtt://127.0.0.1:1883\n  format: senml-json|' "$root/opt/passerelle/app/config/demo.yaml" >"$root/etc/passerelle/site.yaml"
   grep -q 'broker: mqtt://127.0.0.1:1883' "$root/etc/passerelle/site.yaml" || fail "could not set the broker in the demo config"
+  # The demo's Node-RED section (a folder under the working directory, the gateway its supervisor) becomes the package's.
+  sed -i '/^nodered:/,/^$/d' "$root/etc/passerelle/site.yaml"
+  printf 'nodered:\n  supervisor: systemd\n  port: 1880\n' >>"$root/etc/passerelle/site.yaml"
   as_gateway passerelle check /etc/passerelle/site.yaml
+  echo 'marronnier-42-cour' | in_root passerelle nodered passwd --config /etc/passerelle/site.yaml --stdin
 
   # What LoadCredentialEncrypted does: decrypt with the host key into a directory only the service reads.
   creds=/run/credentials/passerelle.service
+  # What RuntimeDirectory= of passerelle.service makes: the bridge socket's directory.
+  in_root install -d -m "$(unit_value passerelle.service RuntimeDirectoryMode)" -o passerelle -g passerelle "/run/$(unit_value passerelle.service RuntimeDirectory)"
   in_root install -d -m 0500 -o passerelle -g passerelle "$creds"
   in_root systemd-creds decrypt --name=passerelle-store-key /etc/credstore.encrypted/passerelle-store-key "$creds/passerelle-store-key"
   in_root chown passerelle:passerelle "$creds/passerelle-store-key"
@@ -121,9 +147,60 @@ if [ "${1:-}" = --checks ]; then
     CREDENTIALS_DIRECTORY="$creds" passerelle run --config /etc/passerelle/site.yaml --log-level info >"$root/tmp/gateway.log" 2>&1 &
   gw=$!
   pids+=("$gw")
+
+  say "Node-RED as passerelle-nodered.service runs it: its root step, then its ExecStart as passerelle-flows"
+  cond="$(unit_value passerelle-nodered.service ExecCondition)"
+  [ "${cond:0:1}" = + ] || fail "ExecCondition of passerelle-nodered.service is not a root step: $cond"
+  # shellcheck disable=SC2086 # the unit's command line, split as systemd splits it (no quotes in it)
+  in_root ${cond#+} || fail "the unit's root step refused: ${cond#+}"
+  for f in settings.cjs unit.env user; do [ -e "$root/var/lib/passerelle-flows/$f" ] || fail "prepare left no /var/lib/passerelle-flows/$f"; done
+  expect_owner_mode /var/lib/passerelle-flows/settings.cjs root:passerelle-flows\ 640
+  expect_owner_mode /var/lib/passerelle-flows/credential.key root:root\ 600
+  expect_owner_mode /var/lib/passerelle-flows/user passerelle-flows:passerelle-flows\ 700
+  [ "$(unit_value passerelle-nodered.service ReadWritePaths)" = /var/lib/passerelle-flows/user ] || fail "the unit writes elsewhere than the user/ folder prepare made"
+  # The dry-soil example: a passerelle in node on the readings, a passerelle point to the flow device.
+  in_root install -o passerelle-flows -g passerelle-flows -m 0600 /opt/passerelle/app/flows/dry-soil-alert.json /var/lib/passerelle-flows/user/flows.json
+  heap="$(sed -n 's/^NODERED_HEAP_MB=//p' "$root/var/lib/passerelle-flows/unit.env")"
+  start="$(unit_value passerelle-nodered.service ExecStart)"
+  # shellcheck disable=SC2016 # the unit's own ${NODERED_HEAP_MB}, literally
+  start="${start//'${NODERED_HEAP_MB}'/$heap}"
+  for f in $start; do case "$f" in /*) [ -e "$root$f" ] || fail "ExecStart names $f, absent from the package" ;; esac; done
+  # shellcheck disable=SC2086,SC2046 # the unit's Environment= and ExecStart, split as systemd does
+  chroot "$root" setpriv --reuid=passerelle-flows --regid=passerelle-flows --init-groups env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+    $(unit_value passerelle-nodered.service Environment) sh -c "cd /var/lib/passerelle-flows/user && exec $start" >"$root/tmp/nodered.log" 2>&1 &
+  nr=$!
+  pids+=("$nr")
+
   wait "$sub" || { tail -20 "$root/tmp/gateway.log"; fail "no summary on the broker within 240 s"; }
   say "summary received: $(head -c 160 "$summary")…"
   grep -q 'power_total' "$summary" || fail "summary without meter.power_total: $(head -c 300 "$summary")"
+
+  say "Node-RED: the editor asks for a login, the nodes reach the bridge, passerelle-flows reaches nothing else"
+  node -e '
+    const until = Date.now() + 300e3;
+    (async () => {
+      for (;;) {
+        try { if ((await fetch("http://127.0.0.1:1880/auth/login")).ok) break; } catch {}
+        if (Date.now() > until) { console.error("no editor on 127.0.0.1:1880 within 300 s"); process.exit(1); }
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+      const s = (await fetch("http://127.0.0.1:1880/flows")).status;
+      console.log("  GET /flows without a login: " + s);
+      process.exit(s === 401 ? 0 : 1);
+    })();' || { tail -20 "$root/tmp/nodered.log"; fail "the editor did not answer 401 without a login"; }
+  for _ in $(seq 120); do grep -q 'node-red bridge client connected' "$root/tmp/gateway.log" && break; sleep 1; done
+  grep -q 'node-red bridge client connected' "$root/tmp/gateway.log" || { tail -20 "$root/tmp/nodered.log"; fail "no Passerelle node connected to the bridge socket"; }
+  echo "  bridge: $(in_root stat -c '%U:%G %a' /run/passerelle/bridge.sock) /run/passerelle/bridge.sock, a Passerelle node connected"
+  nr_uid=""
+  for p in "$root"/proc/[0-9]*; do
+    grep -qa 'node-red/red.js' "$p/cmdline" 2>/dev/null && nr_uid="$(awk '/^Uid:/ { print $2 }' "$p/status")"
+  done
+  [ "$nr_uid" = "$(in_root id -u passerelle-flows)" ] || fail "Node-RED runs as uid '$nr_uid', not passerelle-flows"
+  flows_refused ls /var/lib/passerelle
+  flows_refused cat "$creds/passerelle-store-key"
+  flows_refused cat /etc/passerelle/site.yaml
+  flows_refused sh -c 'exec 3<>/dev/ttyS0'
+  kill -TERM "$nr" 2>/dev/null || true
   kill -TERM "$gw"
   code=0 && wait "$gw" || code=$?
   [ "$code" -eq 0 ] || { tail -20 "$root/tmp/gateway.log"; fail "gateway exited $code on SIGTERM"; }
@@ -143,7 +220,7 @@ if [ "${1:-}" = --checks ]; then
 
   say "purge erases config, credential and store"
   in_root dpkg --purge passerelle >/dev/null
-  for f in /etc/passerelle /var/lib/passerelle /etc/credstore.encrypted/passerelle-store-key /opt/passerelle; do
+  for f in /etc/passerelle /var/lib/passerelle /var/lib/passerelle-flows /etc/credstore.encrypted/passerelle-store-key /opt/passerelle; do
     [ ! -e "$root$f" ] || fail "$f is still there after purge"
   done
   exit 0
@@ -181,5 +258,10 @@ say "fresh root from $base"
 mkdir "$x/root"
 tar -C "$x/root" --numeric-owner -xf "$base"
 cp "$deb" "$x/root/tmp/passerelle.deb"
+# A serial device node, root:dialout 0660 as udev makes it (mknod needs the real root, not the namespace's).
+if [ ! -e "$x/root/dev/ttyS0" ]; then
+  mknod -m 0660 "$x/root/dev/ttyS0" c 4 64
+  chown "0:$(sed -n 's/^dialout:[^:]*:\([0-9]*\):.*/\1/p' "$x/root/etc/group")" "$x/root/dev/ttyS0"
+fi
 run_in_namespace "$x/root" check
 say "ok: $deb installs offline in Debian bookworm arm64 and its gateway sends summaries"

@@ -148,7 +148,11 @@ class BridgeServer implements Bridge {
     this.clients.add(client);
     socket.on('data', (chunk: Buffer) => this.receive(client, chunk));
     socket.on('error', () => undefined); // a client going away is not a gateway error
-    socket.on('close', () => this.clients.delete(client));
+    // One line per connection (Node-RED connects once per start): the journal shows that flows reached the gateway.
+    this.opts.logger.info({ clients: this.clients.size }, 'node-red bridge client connected');
+    socket.on('close', () => {
+      if (this.clients.delete(client)) this.opts.logger.info({ clients: this.clients.size }, 'node-red bridge client disconnected');
+    });
   }
 
   private receive(client: Client, chunk: Buffer): void {

@@ -91,6 +91,11 @@ nodered
   .option('-c, --config <file>', 'site configuration (YAML)', '/etc/passerelle/site.yaml')
   .option('--stdin', 'read the password from the first line of standard input', false)
   .action(async (o: { config: string; stdin: boolean }) => (await import('./commands/nodered.js')).noderedPasswdCommand(o));
+nodered
+  .command('prepare')
+  .description('root step of passerelle-nodered.service: write what the flows user needs (exit 0 start, 1 nothing to start, 255 refused)')
+  .option('-c, --config <file>', 'site configuration (YAML)', '/etc/passerelle/site.yaml')
+  .action(async (o: { config: string }) => (await import('./commands/nodered.js')).noderedPrepareCommand(o));
 registerReportCommand(program);
 
 const keys = program.command('keys').description('manage the store key');

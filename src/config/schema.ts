@@ -3,6 +3,7 @@
  * the JSON Schema editors use (see jsonschema.ts). Every object is strict: an unknown key (a typo) is an error.
  */
 import { z } from 'zod';
+import { posix } from 'node:path';
 import { brokerUrlFacts } from '../core/broker-url.js';
 import { DATA_CLASSES, HEALTH_GROUPS, STATISTICS } from '../core/types.js';
 import { SENML_UNITS } from '../core/units.js';
@@ -345,19 +346,41 @@ export const remoteSchema = z.strictObject({
 /** Loopback hosts: the editor there is reached only from this machine (or an SSH tunnel). */
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
 
+/** Who starts Node-RED: the gateway, as its child; or systemd, as the packaged passerelle-nodered.service. */
+export const NODERED_SUPERVISORS = ['gateway', 'systemd'] as const;
+/** Defaults of `dir` and `socket` when the gateway starts Node-RED itself. */
+const GATEWAY_NODERED_PATHS = { dir: '/var/lib/passerelle/nodered', socket: '/var/lib/passerelle/nodered/bridge.sock' } as const;
+/**
+ * What deploy/passerelle-nodered.service is written for: its state directory, the gateway's runtime
+ * directory for the bridge socket (the flows user can reach it; not the gateway's 0700 state directory)
+ * and its User=. A site with `supervisor: systemd` must agree with the unit (check says where not).
+ */
+export const SYSTEMD_NODERED = {
+  dir: '/var/lib/passerelle-flows',
+  socketDir: '/run/passerelle',
+  socket: '/run/passerelle/bridge.sock',
+  runAs: 'passerelle-flows',
+  /** The heap its MemoryHigh/MemoryMax are sized for; a larger maxOldSpaceMB needs a drop-in (check warns). */
+  unitHeapMB: 256,
+} as const;
+
 export const noderedSchema = z
   .strictObject({
     enabled: z.boolean().default(true).describe('Start Node-RED with the gateway (docs/node-red.md); false keeps the section but starts nothing'),
+    supervisor: z
+      .enum(NODERED_SUPERVISORS)
+      .default('gateway')
+      .describe('gateway: the gateway runs Node-RED as its child; systemd: the packaged passerelle-nodered.service runs it as passerelle-flows and the gateway only hosts the bridge socket'),
     dir: z
       .string()
       .min(1)
-      .default('/var/lib/passerelle/nodered')
-      .describe('Node-RED state: generated settings, admin password hash, credential key; flows and credentials in its user/ folder'),
+      .optional()
+      .describe('Node-RED state: generated settings, admin password hash, credential key; flows and credentials in its user/ folder (default /var/lib/passerelle/nodered; /var/lib/passerelle-flows with supervisor: systemd)'),
     socket: z
       .string()
       .min(1)
-      .default('/var/lib/passerelle/nodered/bridge.sock')
-      .describe('Unix socket of the gateway bridge the Passerelle nodes connect to (mode 0660)'),
+      .optional()
+      .describe('Unix socket of the gateway bridge the Passerelle nodes connect to, mode 0660 (default /var/lib/passerelle/nodered/bridge.sock; /run/passerelle/bridge.sock with supervisor: systemd)'),
     socketGroup: z.string().min(1).optional().describe('Group of the bridge socket: the flows user must be in it'),
     host: z.string().min(1).default('127.0.0.1').describe('Address the editor listens on; anything but loopback needs tls'),
     port: z.number().int().min(1).max(65535).default(1880),
@@ -384,7 +407,27 @@ export const noderedSchema = z
         message: `the editor on ${n.host} would be reachable from the network without TLS (passwords and flows in clear); add tls: {certFile, keyFile} or keep host: 127.0.0.1`,
       });
     }
+    if (n.supervisor === 'systemd') checkSystemdNodered(n, ctx);
+  })
+  .transform((n) => {
+    const defaults = n.supervisor === 'systemd' ? SYSTEMD_NODERED : GATEWAY_NODERED_PATHS;
+    return { ...n, dir: n.dir ?? defaults.dir, socket: n.socket ?? defaults.socket };
   });
+
+/** passerelle-nodered.service runs Node-RED as one user, from one directory, next to one socket: a site must agree. */
+function checkSystemdNodered(n: { dir?: string; socket?: string; runAs: string }, ctx: z.RefinementCtx): void {
+  const unit = 'the packaged unit passerelle-nodered.service';
+  if (n.runAs !== SYSTEMD_NODERED.runAs)
+    ctx.addIssue({ code: 'custom', path: ['runAs'], message: `with supervisor: systemd, ${unit} runs Node-RED as ${SYSTEMD_NODERED.runAs}, not ${n.runAs}; leave runAs out` });
+  if (n.dir !== undefined && posix.normalize(n.dir).replace(/\/$/, '') !== SYSTEMD_NODERED.dir)
+    ctx.addIssue({ code: 'custom', path: ['dir'], message: `with supervisor: systemd, ${unit} keeps Node-RED's files in ${SYSTEMD_NODERED.dir} (the only place its user may write); leave dir out` });
+  if (n.socket !== undefined && posix.dirname(posix.normalize(n.socket)) !== SYSTEMD_NODERED.socketDir)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['socket'],
+      message: `with supervisor: systemd, the bridge socket must be in ${SYSTEMD_NODERED.socketDir} (the gateway's runtime directory, which the flows user can reach; it cannot enter the gateway's state directory); leave socket out`,
+    });
+}
 /** The live status page (src/status): on this machine by default; on the LAN only with TLS and a login. */
 export const statusSchema = z
   .strictObject({

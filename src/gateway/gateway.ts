@@ -340,6 +340,11 @@ export class Gateway {
   private async startNodeRed(): Promise<void> {
     const { config, logger } = this.opts;
     if (!config.nodered?.enabled) return;
+    if (config.nodered.supervisor === 'systemd') {
+      // The packaged passerelle-nodered.service runs it as its own user; the gateway only hosts the bridge.
+      logger.info({ socket: config.nodered.socket }, 'Node-RED runs in passerelle-nodered.service (nodered.supervisor: systemd), not as a child of the gateway');
+      return;
+    }
     const { startNodeRed } = await import('../nodered/start.js');
     this.nodered = startNodeRed(config.nodered, { logger, seedFlows: this.opts.noderedSeedFlows });
   }
@@ -738,13 +743,14 @@ export class Gateway {
 
 /**
  * The bridge socket of a site whose Node-RED is enabled: the Passerelle nodes' only way to the gateway.
- * Its group is `socketGroup`, or, when the gateway runs as root (Node-RED then runs as `runAs`), the
- * primary group of that user: the socket is 0660, so the flows reach it and nobody else does.
+ * Its group is `socketGroup`, or, when Node-RED runs as `runAs` (the gateway is root, or the packaged
+ * unit runs it: supervisor systemd, and the gateway's user is in that group), the group of that name:
+ * the socket is 0660, so the flows reach it and nobody else does.
  */
 async function bridgeOfSite(config: Config): Promise<{ socketPath: string; group?: string } | undefined> {
   const nodered = config.nodered;
   if (!nodered?.enabled) return undefined;
-  let group = nodered.socketGroup;
+  let group = nodered.socketGroup ?? (nodered.supervisor === 'systemd' ? nodered.runAs : undefined);
   if (group === undefined) {
     const { resolveRunAs } = await import('../nodered/run-as.js');
     const runAs = resolveRunAs(nodered.runAs);

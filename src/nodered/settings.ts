@@ -17,6 +17,14 @@ export const EXCLUDED_CORE_NODES = ['90-exec.js', '10-file.js', '23-watch.js'] a
 /** Failed logins allowed per client address in LOGIN_WINDOW_MS before it gets 429. */
 export const LOGIN_FAILURES_PER_IP = 5;
 export const LOGIN_WINDOW_MS = 10 * 60_000;
+/**
+ * A function node runs at most this long per message (its vm timeout): a `while(true)` is stopped with an
+ * error instead of freezing every flow and the editor. 5 s is far beyond any sane per-message work on a
+ * gateway, short enough that the editor is back before a technician gives up. `functionTimeout` is the
+ * value new function nodes get in the editor; `globalFunctionTimeout` applies to nodes left at 0 (imported
+ * flows). A node's own larger setting still wins (the editor shows it).
+ */
+export const FUNCTION_TIMEOUT_S = 5;
 /** Client addresses tracked at once; beyond, the oldest is forgotten (a flood of addresses cannot eat memory). */
 export const LOGIN_TRACKED_IPS = 1000;
 
@@ -53,6 +61,8 @@ export function buildSettings(input: SettingsInput): Record<string, unknown> {
     httpNodeAuth: { user: config.user, pass: input.adminHash },
     requireHttps: config.tls !== undefined,
     functionExternalModules: false,
+    functionTimeout: FUNCTION_TIMEOUT_S,
+    globalFunctionTimeout: FUNCTION_TIMEOUT_S,
     functionGlobalContext: {},
     exportGlobalContextKeys: false,
     externalModules: {

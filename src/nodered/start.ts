@@ -3,7 +3,7 @@
  * `node --max-old-space-size=N red.js --settings F --userDir D` as a child process. The gateway process
  * never loads Node-RED itself: a crash, an OOM or a busy loop in a flow stays in the child.
  */
-import { chmodSync, chownSync, closeSync, constants, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, statSync, writeSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, constants, copyFileSync, existsSync, fsyncSync, lchownSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -43,36 +43,58 @@ export interface NodeRedDeps {
 
 const PACKAGE_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
-export function startNodeRed(config: NoderedConfig, deps: NodeRedDeps): NodeRedHandle {
+/** What `prepareNodeRed` leaves: the state directory and settings written, and how to start red.js. */
+export type PreparedNodeRed =
+  | { readonly ok: true; readonly paths: NodeRedPaths; readonly url: string; readonly runAs?: RunAs; readonly args: readonly string[] }
+  | { readonly ok: false; readonly paths: NodeRedPaths; readonly url: string; readonly status: 'no-password' | 'refused'; readonly reason: string };
+
+/**
+ * Everything before the child starts, shared by the gateway (supervisor: gateway) and the packaged unit's
+ * root step (`passerelle nodered prepare`, supervisor: systemd): state directory, password hash, credential
+ * secret, settings.cjs (root:flows group 0640 when run as root), the flows user's userDir. Never throws.
+ */
+export function prepareNodeRed(config: NoderedConfig, seedFlows?: string): PreparedNodeRed {
   const paths = noderedPaths(config);
-  const logger = deps.logger.child({ part: 'nodered' });
   const url = `${config.tls ? 'https' : 'http'}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}/`;
-  const down = (status: 'no-password' | 'refused', reason: string): NodeRedHandle => {
-    (status === 'no-password' ? logger.warn : logger.error).call(logger, { status }, reason);
-    const state: NodeRedState = { status, reason, url, restarts: 0, recentCrashes: 0 };
-    return { paths, state: () => state, stop: async () => {} };
-  };
-  let runAs: RunAs | undefined;
-  let settingsText: string;
   try {
     prepareDirs(paths);
     const adminHash = readAdminHash(paths.passwordFile);
     if (adminHash === undefined) {
-      return down('no-password', 'Node-RED not started: no editor password is set; run `passerelle nodered passwd --config FILE` on the gateway, then restart it');
+      return {
+        ok: false,
+        paths,
+        url,
+        status: 'no-password',
+        reason: 'Node-RED not started: no editor password is set; run `passerelle nodered passwd --config FILE` on the gateway, then restart it',
+      };
     }
-    runAs = resolveRunAs(config.runAs);
+    const runAs = resolveRunAs(config.runAs);
     if (runAs) assertReachable(paths.dir, runAs);
     const settings = buildSettings({ config, paths, adminHash, credentialSecret: credentialSecret(paths.credentialKeyFile), nodesDir: passerelleNodesDir(PACKAGE_ROOT) });
-    settingsText = renderSettingsModule(settings, config.tls);
+    writeSettings(paths.settingsFile, renderSettingsModule(settings, config.tls), runAs);
+    if (seedFlows && !existsSync(paths.flowFile)) copyFileSync(seedFlows, paths.flowFile);
+    if (runAs) chownTree(paths.userDir, runAs);
+    const args = [`--max-old-space-size=${config.maxOldSpaceMB}`, redJs(), '--settings', paths.settingsFile, '--userDir', paths.userDir];
+    return { ok: true, paths, url, runAs, args };
   } catch (e) {
-    return down('refused', `Node-RED not started: ${errorMessage(e)}`);
+    return { ok: false, paths, url, status: 'refused', reason: `Node-RED not started: ${errorMessage(e)}` };
   }
-  writeSettings(paths.settingsFile, settingsText, runAs);
-  if (deps.seedFlows && !existsSync(paths.flowFile)) copyFileSync(deps.seedFlows, paths.flowFile);
-  if (runAs) chownTree(paths.userDir, runAs);
+}
+
+export function startNodeRed(config: NoderedConfig, deps: NodeRedDeps): NodeRedHandle {
+  const logger = deps.logger.child({ part: 'nodered' });
+  const prepared = prepareNodeRed(config, deps.seedFlows);
+  const { paths, url } = prepared;
+  if (!prepared.ok) {
+    const { status, reason } = prepared;
+    (status === 'no-password' ? logger.warn : logger.error).call(logger, { status }, reason);
+    const state: NodeRedState = { status, reason, url, restarts: 0, recentCrashes: 0 };
+    return { paths, state: () => state, stop: async () => {} };
+  }
+  const { runAs } = prepared;
   const supervisor = new ChildSupervisor({
     command: process.execPath,
-    args: [`--max-old-space-size=${config.maxOldSpaceMB}`, redJs(), '--settings', paths.settingsFile, '--userDir', paths.userDir],
+    args: prepared.args,
     // A clean environment: nothing of the gateway's (no secrets, no NODE_OPTIONS, no NODE_RED_ENABLE_*).
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: paths.userDir, NODE_ENV: 'production', TZ: process.env.TZ, LANG: 'C.UTF-8' },
     cwd: paths.userDir,
@@ -98,20 +120,28 @@ function prepareDirs(paths: NodeRedPaths): void {
 
 /** settings.cjs holds the password hash and the credential secret: the gateway's user writes it, the flows user reads it. */
 function writeSettings(file: string, text: string, runAs: RunAs | undefined): void {
+  atomicRootFile(file, text, (tmp) => {
+    if (!runAs) return;
+    chownSync(tmp, 0, runAs.gid);
+    chmodSync(tmp, 0o640);
+    chownSync(join(file, '..'), 0, runAs.gid);
+    chmodSync(join(file, '..'), 0o750);
+  });
+}
+
+/** Writes `file` atomically (0600, then `before` may change owner and mode before the rename). */
+export function atomicRootFile(file: string, text: string, before?: (tmp: string) => void): void {
   const tmp = `${file}.tmp-${process.pid}`;
-  const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o600);
+  rmSync(tmp, { force: true });
+  // O_EXCL: a file planted under the temporary name (a link to another file) is never written through.
+  const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
   try {
     writeSync(fd, text);
     fsyncSync(fd);
   } finally {
     closeSync(fd);
   }
-  if (runAs) {
-    chownSync(tmp, 0, runAs.gid);
-    chmodSync(tmp, 0o640);
-    chownSync(join(file, '..'), 0, runAs.gid);
-    chmodSync(join(file, '..'), 0o750);
-  }
+  before?.(tmp);
   renameSync(tmp, file);
 }
 
@@ -122,7 +152,7 @@ function chownTree(dir: string, runAs: RunAs): void {
     const path = join(dir, entry.name);
     if (entry.isSymbolicLink()) continue;
     if (entry.isDirectory()) chownTree(path, runAs);
-    else chownSync(path, runAs.uid, runAs.gid);
+    else lchownSync(path, runAs.uid, runAs.gid);
   }
 }
 

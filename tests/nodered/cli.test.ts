@@ -50,6 +50,30 @@ describe('check', () => {
   }, 120_000);
 });
 
+describe('check and passerelle nodered prepare with supervisor: systemd', () => {
+  const systemdSite = (nodered: string) => {
+    const file = join(dir, 'site.yaml');
+    writeFileSync(file, `site: {id: s1, name: School}\ngateway: {id: g1}\nstore: {path: ${dir}/s.db, keyFile: ${dir}/s.key}\nnodered:\n  supervisor: systemd\n${nodered}`);
+    return file;
+  };
+
+  it('check warns, at the line of maxOldSpaceMB, when the heap outgrows the unit\'s memory limits', async () => {
+    const r = await runCli(['check', systemdSite('  maxOldSpaceMB: 400\n')]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/site\.yaml:6:\d+ nodered\.maxOldSpaceMB: warning: .*MemoryHigh=496M, MemoryMax=528M/);
+    expect((await runCli(['check', systemdSite('')])).stderr).not.toMatch(/MemoryMax/);
+  }, 120_000);
+
+  it('prepare answers as ExecCondition= reads it: 1 (skip) without a section, 255 (fail) for a broken config', async () => {
+    const none = join(dir, 'none.yaml');
+    writeFileSync(none, `site: {id: s1, name: School}\ngateway: {id: g1}\nstore: {path: ${dir}/s.db, keyFile: ${dir}/s.key}\n`);
+    const skipped = await runCli(['nodered', 'prepare', '--config', none]);
+    expect([skipped.code, skipped.stderr]).toEqual([1, expect.stringContaining('no nodered: section')]);
+    const broken = await runCli(['nodered', 'prepare', '--config', systemdSite('  runAs: nobody\n')]);
+    expect([broken.code, broken.stderr]).toEqual([255, expect.stringMatching(/site\.yaml:6:\d+ nodered\.runAs: .*passerelle-flows/)]);
+  }, 120_000);
+});
+
 describe('passerelle nodered passwd', () => {
   it('refuses empty, short and published passwords and writes nothing', async () => {
     const file = site('');

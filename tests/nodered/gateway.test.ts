@@ -1,7 +1,7 @@
 /**
  * Node-RED beside a polling gateway, every part real (Modbus TCP simulator, gateway, encrypted store,
  * Node-RED child): `kill -9` of the child leaves no gap in polling and the flows come back by
- * themselves; a `while(true)` in a function node hangs Node-RED but not the gateway's polls. The
+ * themselves; a `while(true)` in a function node hangs Node-RED (until functionTimeout stops it) but not the gateway's polls. The
  * simulator stamps each request it answers: those stamps are the poll timestamps compared.
  */
 import { writeFileSync } from 'node:fs';
@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema } from '../../src/config/schema.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { Gateway } from '../../src/gateway/gateway.js';
+import { FUNCTION_TIMEOUT_S } from '../../src/nodered/settings.js';
 import { loadProfiles } from '../../src/profiles/index.js';
 import { startModbusTcpSimulator, type ModbusTcpSimulator } from '../../src/sim/modbus-tcp.js';
 import { freePort } from '../helpers/brokers.js';
@@ -83,7 +84,7 @@ describe('Node-RED beside the gateway', () => {
     expect(flows).toContain('a flow the technician made');
   }, 150_000);
 
-  it('a while(true) in a function node hangs Node-RED, not the polls', async () => {
+  it('a while(true) in a function node hangs Node-RED, not the polls, and is stopped after functionTimeout', async () => {
     const admin = await token(base);
     const loop = flow([
       { id: 'go', type: 'inject', once: true, onceDelay: 0.5, repeat: '', payload: '', payloadType: 'date', wires: [['spin']] },
@@ -99,5 +100,9 @@ describe('Node-RED beside the gateway', () => {
     const { maxGap, count } = pollGaps(from, Date.now());
     expect(count).toBeGreaterThanOrEqual(3000 / POLL_MS / 2);
     expect(maxGap).toBeLessThan(4 * POLL_MS + 1000);
+    // The vm timeout stops the loop: Node-RED answers again by itself, without a restart.
+    const pid = gateway.noderedState()!.pid;
+    await waitForEditor(base, (FUNCTION_TIMEOUT_S + 15) * 1000);
+    expect(gateway.noderedState()).toMatchObject({ status: 'running', pid });
   }, 60_000);
 });

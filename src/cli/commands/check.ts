@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { configIssueAt, formatIssue, type Config, type ConfigIssue } from '../../config/index.js';
+import { SYSTEMD_NODERED } from '../../config/schema.js';
 import { noderedPaths } from '../../nodered/paths.js';
 import { lineBudgetWarnings, loadSiteConfig } from '../load-site.js';
 
@@ -25,10 +26,26 @@ export async function checkCommand(file: string): Promise<number> {
   return 1;
 }
 
-/** Node-RED configured but no editor password yet: `run` starts no Node-RED, and says so. */
+/**
+ * Node-RED configured but no editor password yet: `run` starts no Node-RED, and says so. With
+ * supervisor: systemd, a heap larger than the packaged unit's memory limits are sized for.
+ */
 function noderedWarnings(config: Config, file: string): ConfigIssue[] {
-  if (!config.nodered?.enabled) return [];
-  const { passwordFile } = noderedPaths(config.nodered);
-  if (existsSync(passwordFile)) return [];
-  return [configIssueAt(config, ['nodered'], `no Node-RED editor password is set (${passwordFile}): Node-RED does not start until \`passerelle nodered passwd --config ${file}\` sets one`)];
+  const nodered = config.nodered;
+  if (!nodered?.enabled) return [];
+  const warnings: ConfigIssue[] = [];
+  const { passwordFile } = noderedPaths(nodered);
+  if (!existsSync(passwordFile))
+    warnings.push(configIssueAt(config, ['nodered'], `no Node-RED editor password is set (${passwordFile}): Node-RED does not start until \`passerelle nodered passwd --config ${file}\` sets one`));
+  if (nodered.supervisor === 'systemd' && nodered.maxOldSpaceMB > SYSTEMD_NODERED.unitHeapMB) {
+    const high = nodered.maxOldSpaceMB + 96;
+    warnings.push(
+      configIssueAt(
+        config,
+        ['nodered', 'maxOldSpaceMB'],
+        `passerelle-nodered.service limits Node-RED's memory for a ${SYSTEMD_NODERED.unitHeapMB} MB heap: with ${nodered.maxOldSpaceMB} MB, raise them (systemctl edit passerelle-nodered: MemoryHigh=${high}M, MemoryMax=${high + 32}M) or V8 is stopped by the cgroup before it collects`,
+      ),
+    );
+  }
+  return warnings;
 }

@@ -34,6 +34,25 @@ export async function noderedPasswdCommand(opts: { config: string; stdin: boolea
   );
 }
 
+/**
+ * `passerelle nodered prepare --config FILE`: the root step of passerelle-nodered.service (ExecCondition=+).
+ * Exit 0: prepared, the unit starts Node-RED; 1: nothing to start (skipped, said why); 255: refused (the
+ * unit fails, said why). Every failure is 255, even a config error: ExecCondition= reads 1-254 as "skip".
+ */
+export async function noderedPrepareCommand(opts: { config: string }): Promise<void> {
+  let decision;
+  try {
+    const result = await loadConfigFile(opts.config);
+    if (!result.ok) throw new Error(result.errors.map(formatIssue).join('\n'));
+    const { prepareForUnit } = await import('../../nodered/unit-prepare.js');
+    decision = prepareForUnit(result.config.nodered);
+  } catch (e) {
+    throw new CliExit(255, `passerelle nodered prepare: ${(e as Error).message}`);
+  }
+  if (decision.code !== 0) throw new CliExit(decision.code, `passerelle nodered prepare: ${decision.message}`);
+  process.stdout.write(`${decision.message}\n`);
+}
+
 function firstLine(input: NodeJS.ReadableStream): Promise<string> {
   return new Promise((resolve, reject) => {
     let text = '';
