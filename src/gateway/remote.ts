@@ -104,7 +104,8 @@ export class GatewayRuntime implements RemoteRuntime {
     const previous = this.current;
     const profiles = this.hooks.profilesFor?.(config) ?? this.base.profiles;
     const flows = this.hooks.flowsFor?.(config);
-    const nodered = config.nodered?.enabled ? config.nodered : undefined;
+    // Flows are installed only into a Node-RED the gateway runs (preflightFlows refuses the others).
+    const nodered = config.nodered?.enabled && config.nodered.supervisor !== 'systemd' ? config.nodered : undefined;
     const profilesText = usedProfiles(config, profiles);
     // A profile that changed under the same config: the drivers decode with it, so everything restarts.
     if (this.gateway && profilesText === this.currentProfiles) {
@@ -192,8 +193,12 @@ export class GatewayRuntime implements RemoteRuntime {
 
   /** Flows changed in the editor are never written over: a push that would replace them is refused (`base: any` forces it). */
   private preflightFlows(next: Config, forced: boolean): void {
-    if (!next.nodered?.enabled || forced) return;
+    if (!next.nodered?.enabled) return;
     const flows = this.hooks.flowsFor?.(next);
+    // passerelle-nodered.service runs Node-RED as its own user, whose files the gateway cannot write.
+    if (next.nodered.supervisor === 'systemd' && flows !== undefined)
+      throw new Refusal('preflight:nodered', 'Node-RED runs in passerelle-nodered.service (nodered.supervisor: systemd): its flows are edited on site, not pushed; sign the bundle without nodered/flows.json');
+    if (forced || next.nodered.supervisor === 'systemd') return;
     if (!flowsWouldChange(next.nodered, flows)) return;
     const edited = flowsEditedOnSite(next.nodered);
     if (edited) throw new Refusal('base-mismatch', `${edited}: merge them into the bundle's nodered/flows.json (or sign with base: any to replace them)`);

@@ -15,6 +15,7 @@ export const REFUSAL_REASONS = [
   'base-mismatch',
   'schema',
   'preflight:broker',
+  'preflight:nodered',
 ] as const;
 export type RefusalReason = (typeof REFUSAL_REASONS)[number];
 

@@ -58,7 +58,7 @@ const crashing = JSON.stringify(
   ]),
 );
 
-function site(window = '5m'): string {
+function site(window = '5m', nodered?: string): string {
   return `site:
   id: test-site
   name: Test site
@@ -98,10 +98,10 @@ remote:
   stateDir: ${dir}/cfg
   trustFile: ${dir}/trust.dsse.json
 nodered:
-  dir: ${dir}/nodered
+${nodered ?? `  dir: ${dir}/nodered
   socket: ${dir}/nodered/bridge.sock
   port: ${nrPort}
-  runAs: nobody
+  runAs: nobody`}
 `;
 }
 
@@ -118,9 +118,9 @@ async function publishAndWait(bytes: Buffer, timeoutMs = 150_000): Promise<Remot
   }
 }
 
-async function push(flows: string | undefined, o: { signers?: readonly KeyPair[]; base?: string; window?: string } = {}): Promise<RemoteStatus> {
+async function push(flows: string | undefined, o: { signers?: readonly KeyPair[]; base?: string; window?: string; nodered?: string } = {}): Promise<RemoteStatus> {
   const now = Date.now();
-  const files: Record<string, string> = { 'site.yaml': site(o.window), ...(flows === undefined ? {} : { [FLOWS_FILE]: flows }) };
+  const files: Record<string, string> = { 'site.yaml': site(o.window, o.nodered), ...(flows === undefined ? {} : { [FLOWS_FILE]: flows }) };
   const payload = makeBundlePayload({ gateway: GW, seq: seq + 1, issuedAt: new Date(now - 1000), expires: new Date(now + 3_600_000), base: o.base ?? gw.agent.runningSha256, files, trialS: 100 });
   const s = await publishAndWait(Buffer.from(JSON.stringify(signBundle(payload, o.signers ?? keys.config))));
   if (s.last?.outcome !== 'refused') seq += 1;
@@ -229,6 +229,15 @@ describe('Node-RED flows carried by a bundle (real Node-RED, Mosquitto with TLS 
     expect(readFileSync(flowFile, 'utf8')).toBe(edited);
     expect(await running()).toEqual(ids(comment('edited-in-editor')));
   }, 120_000);
+
+  it('flows for a Node-RED that its own unit runs (supervisor: systemd) are refused at pre-flight, nothing written', async () => {
+    const sha = gw.agent.runningSha256;
+    const before = readFileSync(flowFile, 'utf8');
+    const s = await push(comment('for-the-unit'), { nodered: '  supervisor: systemd', base: 'any', signers: keys.policy });
+    expect(s.last).toMatchObject({ outcome: 'refused', reason: 'preflight:nodered' });
+    expect(gw.agent.runningSha256).toBe(sha);
+    expect(readFileSync(flowFile, 'utf8')).toBe(before);
+  }, 60_000);
 
   it('a push carrying exactly the flows edited on site (merged by the operator) applies and adopts them: no longer dirty', async () => {
     const edited = (await fetchRunning(fleet, 'pas/v1', GW, 15_000)).flows!;
