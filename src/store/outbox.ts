@@ -43,7 +43,8 @@ export const MAX_ENTRIES_PER_QUERY = 10_000;
  * (refused_at), so it no longer blocks the ones behind it, and purged after the same grace period.
  */
 export class OutboxTable implements Outbox {
-  private readonly upsert: Database.Statement<[string, string, Buffer, number, string | null]>;
+  private readonly upsert: Database.Statement<[string, string, number, number, string | null]>;
+  private readonly upsertPayload: Database.Statement<[string, Buffer]>;
   private readonly deleteNotUnder: Database.Statement<[string]>;
   private readonly selectOldest: Database.Statement<[number], OutboxRow>;
   private readonly markDelivered: Database.Statement<[number, string]>;
@@ -62,22 +63,27 @@ export class OutboxTable implements Outbox {
     private readonly now: () => number,
   ) {
     // A delivered id may be queued again (contract: accepted once acknowledged); a pending one may not.
-    this.upsert = db.prepare<[string, string, Buffer, number, string | null]>(
-      `INSERT INTO outbox (id, topic, payload, created_at, policy) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT (id) DO UPDATE SET topic = excluded.topic, payload = excluded.payload,
+    this.upsert = db.prepare<[string, string, number, number, string | null]>(
+      `INSERT INTO outbox (id, topic, bytes, created_at, policy) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET topic = excluded.topic, bytes = excluded.bytes,
          created_at = excluded.created_at, policy = excluded.policy, delivered_at = NULL
        WHERE outbox.delivered_at IS NOT NULL`,
     );
+    // Payloads live apart from their rows (schema 8): an acknowledgement rewrites the small row only.
+    this.upsertPayload = db.prepare<[string, Buffer]>(
+      'INSERT INTO outbox_payloads (id, payload) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET payload = excluded.payload',
+    );
     this.selectOldest = db.prepare<[number], OutboxRow>(
-      'SELECT id, topic, payload, created_at, policy FROM outbox WHERE delivered_at IS NULL AND refused_at IS NULL ORDER BY created_at, id LIMIT ?',
+      `SELECT o.id, o.topic, p.payload, o.created_at, o.policy FROM outbox o JOIN outbox_payloads p ON p.id = o.id
+       WHERE o.delivered_at IS NULL AND o.refused_at IS NULL ORDER BY o.created_at, o.id LIMIT ?`,
     );
     this.deleteNotUnder = db.prepare<[string]>('DELETE FROM outbox WHERE delivered_at IS NULL AND refused_at IS NULL AND (policy IS NULL OR policy <> ?)');
     this.markDelivered = db.prepare<[number, string]>('UPDATE outbox SET delivered_at = ? WHERE id = ? AND delivered_at IS NULL AND refused_at IS NULL');
     this.countPending = db.prepare<[], number>('SELECT count(*) FROM outbox WHERE delivered_at IS NULL AND refused_at IS NULL').pluck();
     this.selectPending = db.prepare<[string], number>(
-      'SELECT length(payload) FROM outbox WHERE id = ? AND delivered_at IS NULL AND refused_at IS NULL',
+      'SELECT bytes FROM outbox WHERE id = ? AND delivered_at IS NULL AND refused_at IS NULL',
     ).pluck();
-    this.sumPendingBytes = db.prepare<[], number>('SELECT total(length(payload)) FROM outbox WHERE delivered_at IS NULL AND refused_at IS NULL').pluck();
+    this.sumPendingBytes = db.prepare<[], number>('SELECT total(bytes) FROM outbox WHERE delivered_at IS NULL AND refused_at IS NULL').pluck();
     this.deleteOldestPending = db.prepare<[number]>(
       `DELETE FROM outbox WHERE id IN
          (SELECT id FROM outbox WHERE delivered_at IS NULL AND refused_at IS NULL ORDER BY created_at, id LIMIT ?)`,
@@ -92,13 +98,15 @@ export class OutboxTable implements Outbox {
     );
     this.countRefused = db.prepare<[], number>('SELECT count(*) FROM outbox WHERE refused_at IS NOT NULL').pluck();
     this.selectEntries = db.prepare<[number], AuditRow>(
-      'SELECT id, topic, created_at, delivered_at, refused_at, refused_reason, length(payload) AS bytes FROM outbox ORDER BY created_at, id LIMIT ?',
+      'SELECT id, topic, created_at, delivered_at, refused_at, refused_reason, bytes FROM outbox ORDER BY created_at, id LIMIT ?',
     );
   }
 
   /** A second enqueue of a pending id keeps the first message untouched and returns false. */
   enqueue(message: OutboxMessage): boolean {
-    return this.upsert.run(message.id, message.topic, message.payload, message.createdAt, message.policy ?? null).changes === 1;
+    const queued = this.upsert.run(message.id, message.topic, message.payload.length, message.createdAt, message.policy ?? null).changes === 1;
+    if (queued) this.upsertPayload.run(message.id, message.payload);
+    return queued;
   }
 
   /** Pending messages, oldest first; at most min(limit, MAX_PEEK); none for a limit below 1. */

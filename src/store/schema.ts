@@ -146,6 +146,27 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 8,
+    description: 'outbox payloads apart from their rows: an acknowledgement rewrites a small row, not the payload (SD card wear)',
+    sql: `
+      -- marking a message delivered changed its row's size, so SQLite rewrote the row with its payload's
+      -- overflow pages; the payload now lives here, written once and deleted with its message
+      CREATE TABLE outbox_payloads (
+        id      TEXT NOT NULL PRIMARY KEY,
+        payload BLOB NOT NULL
+      ) WITHOUT ROWID;
+      INSERT INTO outbox_payloads (id, payload) SELECT id, payload FROM outbox;
+      ALTER TABLE outbox ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;
+      UPDATE outbox SET bytes = length(payload);
+      ALTER TABLE outbox DROP COLUMN payload;
+      -- every way a message leaves the outbox (purge, caps, policy change) takes its payload along
+      CREATE TRIGGER outbox_payload_gone AFTER DELETE ON outbox
+      BEGIN
+        DELETE FROM outbox_payloads WHERE id = old.id;
+      END;
+    `,
+  },
 ];
 
 /** Rows read per step when moving version-2 readings into batches: bounds the memory of the migration. */
