@@ -148,13 +148,15 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 8,
-    description: 'outbox payloads apart from their rows: an acknowledgement rewrites a small row, not the payload (SD card wear)',
+    description: 'outbox payloads apart from their rows, compressed: an acknowledgement rewrites a small row, not the payload (SD card wear)',
     sql: `
       -- marking a message delivered changed its row's size, so SQLite rewrote the row with its payload's
-      -- overflow pages; the payload now lives here, written once and deleted with its message
+      -- overflow pages; the payload now lives here, written once and deleted with its message.
+      -- deflated = 1: stored compressed (raw deflate), when that is smaller; the message is the inflated bytes
       CREATE TABLE outbox_payloads (
-        id      TEXT NOT NULL PRIMARY KEY,
-        payload BLOB NOT NULL
+        id       TEXT    NOT NULL PRIMARY KEY,
+        deflated INTEGER NOT NULL DEFAULT 0,
+        payload  BLOB    NOT NULL
       ) WITHOUT ROWID;
       INSERT INTO outbox_payloads (id, payload) SELECT id, payload FROM outbox;
       ALTER TABLE outbox ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;

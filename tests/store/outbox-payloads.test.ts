@@ -46,6 +46,32 @@ describe('an acknowledgement', () => {
   });
 });
 
+describe('a payload', () => {
+  it('is stored deflated when that is smaller, and given back byte for byte', () => {
+    const dir = makeTempDir();
+    const path = join(dir, 's.db');
+    const senml = Buffer.from(
+      JSON.stringify(Array.from({ length: 150 }, (_, i) => ({ n: `meter${i % 4}.point_${i}:mean`, u: 'V', v: 230 + Math.sin(i) * 3, t: i }))),
+    );
+    const noise = randomBytes(2000);
+    const store = Store.openUnencrypted({ path, now: () => NOW, logger: silentLogger() });
+    try {
+      store.enqueue({ id: 'a', topic: 't', payload: senml, createdAt: 1 });
+      store.enqueue({ id: 'b', topic: 't', payload: noise, createdAt: 2 });
+      expect(store.peek(10).map((m) => m.payload)).toEqual([senml, noise]);
+      expect(store.outboxEntries(10).map((e) => e.bytes)).toEqual([senml.length, noise.length]);
+    } finally {
+      store.close();
+    }
+    const db = new Database(path, { readonly: true });
+    const stored = db.prepare('SELECT id, deflated, length(payload) AS n FROM outbox_payloads ORDER BY id').all() as { id: string; deflated: number; n: number }[];
+    db.close();
+    expect(stored[0]!.deflated).toBe(1);
+    expect(stored[0]!.n).toBeLessThan(senml.length / 3);
+    expect(stored[1]).toEqual({ id: 'b', deflated: 0, n: noise.length });
+  });
+});
+
 describe('a store written under schema 7', () => {
   it('is migrated with its pending, delivered and refused summaries; payloads go with their messages', () => {
     const dir = makeTempDir();
