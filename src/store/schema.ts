@@ -148,7 +148,7 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 8,
-    description: 'outbox payloads apart from their rows, compressed: an acknowledgement rewrites a small row, not the payload (SD card wear)',
+    description: 'outbox payloads and ledger points apart from the rows written often (SD card wear)',
     sql: `
       -- marking a message delivered changed its row's size, so SQLite rewrote the row with its payload's
       -- overflow pages; the payload now lives here, written once and deleted with its message.
@@ -167,6 +167,13 @@ export const MIGRATIONS: readonly Migration[] = [
       BEGIN
         DELETE FROM outbox_payloads WHERE id = old.id;
       END;
+
+      -- a day's points (name, class, statistics: a few KiB for 50 points) apart from its counters, which
+      -- change every window: written only when they change (ledger rows written before keep theirs inline)
+      CREATE TABLE ledger_points (
+        day    TEXT NOT NULL PRIMARY KEY,
+        points TEXT NOT NULL
+      );
     `,
   },
 ];

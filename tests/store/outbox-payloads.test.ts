@@ -94,6 +94,9 @@ describe('a store written under schema 7', () => {
     insert.run('pending', 't/a', pending, NOW - 3000, 'p', null, null, null);
     insert.run('delivered', 't/b', randomBytes(2000), NOW - 2000, 'p', NOW - 1500, null, null);
     insert.run('refused', 't/c', randomBytes(100), NOW - 1000, 'p', null, NOW - 900, 0x87);
+    // a ledger day written under schema 7: its points inline with its counters
+    const point = { dataClass: 'energy', left: ['mean'], local: ['last'] };
+    db.prepare('INSERT INTO ledger (day, figures) VALUES (?, ?)').run('2026-12-02', JSON.stringify({ windows: 3, points: { 'm.e': point } }));
     db.close();
 
     const store = Store.open({ path, keyFile, now: () => NOW, deliveredGraceMs: DAY_MS, logger: silentLogger() });
@@ -107,7 +110,11 @@ describe('a store written under schema 7', () => {
         { id: 'delivered', topic: 't/b', createdAt: NOW - 2000, bytes: 2000, deliveredAt: NOW - 1500 },
         { id: 'refused', topic: 't/c', createdAt: NOW - 1000, bytes: 100, refused: { at: NOW - 900, reasonCode: 0x87 } },
       ]);
+      expect(store.ledgerDays('2026-12-02', '2026-12-02')).toMatchObject([{ day: '2026-12-02', windows: 3, points: { 'm.e': point } }]);
+      store.noteLedger(NOW, { windows: 1, points: { 'm.p': point as never } });
       store.ack('pending');
+      store.dropPendingNotUnder('p'); // a commit: the acknowledgement and the ledger
+      expect(store.ledgerDays('2026-12-02', '2026-12-02')).toMatchObject([{ windows: 4, messagesSent: 1, bytesSent: 3000, points: { 'm.e': point, 'm.p': point } }]);
       expect(store.applyRetention(NOW + 2 * DAY_MS).delivered).toBe(3);
       expect(store.outboxEntries(10)).toEqual([]);
       expect(store.integrityCheck()).toEqual(['ok']);
