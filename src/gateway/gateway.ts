@@ -9,8 +9,8 @@
  * One gateway per store (the instance lock, taken first). After a crash, start() rebuilds the windows
  * the previous run left unsummarised from the stored readings and sends them marked (recovery.ts).
  *
- * Shutdown order: stop polling, flush the raw batch, close open windows into summaries, deliver what
- * the broker takes within the stop budget, publish `offline`, close buses and the store.
+ * Shutdown order: stop polling, close open windows into summaries (the raw batch in their commit),
+ * deliver what the broker takes within the stop budget, publish `offline`, close buses and the store.
  */
 import type { Logger } from '../core/logger.js';
 import type { LedgerDelta } from '../core/ledger.js';
@@ -570,8 +570,9 @@ export class Gateway {
       logger.warn({ held }, 'clock never trusted: held readings discarded');
       this.noteLedgerQuietly(Date.now(), { clockHeldDiscarded: held });
     }
-    this.flushRaw();
+    // The open windows' summaries take the raw batch along (one commit); flushRaw writes what none took.
     if (this.clock.trusted) this.enqueue(this.aggregator.flushAll(Date.now()));
+    this.flushRaw();
     this.saveWindowMark();
     await this.uplink?.stop();
     await Promise.all([...this.built.buses.values()].map((b) => b.close()));
