@@ -96,17 +96,19 @@ export class WriteBuffer {
         this.drops.summariesDropped += messages.length;
       });
     }
-    let refused = false;
-    const written = this.attempt(
-      () => target.enqueueAll!(messages, windowsClosedBefore, readings),
-      () => {
+    try {
+      target.enqueueAll(messages, windowsClosedBefore, readings);
+      return true;
+    } catch (e) {
+      if (isRetryable(e)) {
+        this.onFault(e);
         messages.forEach((m) => this.holdMessage(m));
         this.holdRaw([...readings]);
-      },
-      () => (refused = true),
-    );
-    // Data the store refuses costs only its own part: the summaries and the readings are tried apart.
-    if (!refused) return written;
+        return false;
+      }
+      // Data the store refuses costs only its own part: the summaries and the readings are tried apart.
+      this.logger.warn({ err: errorMessage(e) }, 'store refused a window with its raw readings; writing them apart');
+    }
     this.appendReadings(readings);
     return this.enqueueAll(messages, windowsClosedBefore);
   }
