@@ -236,7 +236,7 @@ export const storeSchema = z.strictObject({
   commitInterval: duration
     .default(300_000)
     .refine((ms) => ms >= 1000 && ms <= 3_600_000, 'between 1s and 1h')
-    .describe('How often raw readings are committed to flash (SD card wear); a power cut loses at most the readings of one interval'),
+    .describe('Longest wait of raw readings in memory before a commit to flash (SD card wear); they are also committed with each window that closes. A power cut loses at most the readings of one interval'),
   maxBytes: z.number().int().min(1_048_576).default(536_870_912).describe('Store size cap in bytes; at the cap the oldest raw readings are dropped first'),
   maxOutboxBytes: z
     .number()

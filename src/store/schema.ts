@@ -146,6 +146,36 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 8,
+    description: 'outbox payloads and ledger points apart from the rows written often (SD card wear)',
+    sql: `
+      -- marking a message delivered changed its row's size, so SQLite rewrote the row with its payload's
+      -- overflow pages; the payload now lives here, written once and deleted with its message.
+      -- deflated = 1: stored compressed (raw deflate), when that is smaller; the message is the inflated bytes
+      CREATE TABLE outbox_payloads (
+        id       TEXT    NOT NULL PRIMARY KEY,
+        deflated INTEGER NOT NULL DEFAULT 0,
+        payload  BLOB    NOT NULL
+      ) WITHOUT ROWID;
+      INSERT INTO outbox_payloads (id, payload) SELECT id, payload FROM outbox;
+      ALTER TABLE outbox ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;
+      UPDATE outbox SET bytes = length(payload);
+      ALTER TABLE outbox DROP COLUMN payload;
+      -- every way a message leaves the outbox (purge, caps, policy change) takes its payload along
+      CREATE TRIGGER outbox_payload_gone AFTER DELETE ON outbox
+      BEGIN
+        DELETE FROM outbox_payloads WHERE id = old.id;
+      END;
+
+      -- a day's points (name, class, statistics: a few KiB for 50 points) apart from its counters, which
+      -- change every window: written only when they change (ledger rows written before keep theirs inline)
+      CREATE TABLE ledger_points (
+        day    TEXT NOT NULL PRIMARY KEY,
+        points TEXT NOT NULL
+      );
+    `,
+  },
 ];
 
 /** Rows read per step when moving version-2 readings into batches: bounds the memory of the migration. */

@@ -191,11 +191,13 @@ export class Store implements Outbox {
   /**
    * Several messages in one transaction (one commit, one sync: a window's summary parts and health),
    * with the window mark when given: a crash can never leave summaries in the outbox without the mark
-   * that says their windows are done, nor cost a commit of its own.
+   * that says their windows are done, nor cost a commit of its own. Raw readings given ride on the same
+   * commit (the gateway's batch when a window closes: one commit per window instead of two).
    */
-  enqueueAll(messages: readonly OutboxMessage[], windowsClosedBefore?: number): boolean[] {
-    return this.run('enqueue', () =>
+  enqueueAll(messages: readonly OutboxMessage[], windowsClosedBefore?: number, readings: readonly Reading[] = []): boolean[] {
+    const queued = this.run('enqueue', () =>
       this.write(() => {
+        if (readings.length > 0) this.readings.append(readings);
         const queued = messages.map((message) => {
           enforceOutboxCap(this.tables, this.limits, message.payload.length, this.logger);
           return this.outbox.enqueue(message);
@@ -204,6 +206,11 @@ export class Store implements Outbox {
         return queued;
       }),
     );
+    if (readings.length > 0) {
+      this.countInLedger(this.now(), { readingsKept: readings.length });
+      this.maintainQuietly();
+    }
+    return queued;
   }
 
   peek(limit: number): OutboxMessage[] {

@@ -8,8 +8,11 @@ import type { DropCounts } from './drops.js';
 export interface WriteTarget {
   appendReadings(readings: readonly Reading[]): void;
   enqueue(message: OutboxMessage): boolean;
-  /** Optional: several messages (and the window mark, when given) in one transaction; without it they are enqueued one by one. */
-  enqueueAll?(messages: readonly OutboxMessage[], windowsClosedBefore?: number): unknown;
+  /**
+   * Optional: several messages (and the window mark and raw readings, when given) in one transaction;
+   * without it they are enqueued one by one and the readings appended apart.
+   */
+  enqueueAll?(messages: readonly OutboxMessage[], windowsClosedBefore?: number, readings?: readonly Reading[]): unknown;
 }
 
 export interface WriteBufferOptions {
@@ -72,23 +75,42 @@ export class WriteBuffer {
 
   /**
    * A window's messages in one store transaction when the target can (fewer commits and syncs), with the
-   * window mark when given. Returns true when the messages and the mark were written together; the mark
-   * is never written without them (messages held in memory belong to windows still to rebuild).
+   * window mark when given, and the raw readings given (the gateway's batch: one commit per window).
+   * Returns true when the messages and the mark were written together; the mark is never written without
+   * them (messages held in memory belong to windows still to rebuild).
    */
-  enqueueAll(messages: readonly OutboxMessage[], windowsClosedBefore?: number): boolean {
+  enqueueAll(messages: readonly OutboxMessage[], windowsClosedBefore?: number, readings: readonly Reading[] = []): boolean {
     const target = this.opts.target;
-    if (messages.length === 0) return false;
-    if (!target.enqueueAll) {
+    if (messages.length === 0 || !target.enqueueAll) {
       messages.forEach((m) => this.enqueue(m));
+      this.appendReadings(readings);
       return false;
     }
     if (this.isHolding()) {
       messages.forEach((m) => this.holdMessage(m));
+      if (readings.length > 0) this.holdRaw([...readings]);
       return false;
     }
-    return this.attempt(() => target.enqueueAll!(messages, windowsClosedBefore), () => messages.forEach((m) => this.holdMessage(m)), () => {
-      this.drops.summariesDropped += messages.length;
-    });
+    if (readings.length === 0) {
+      return this.attempt(() => target.enqueueAll!(messages, windowsClosedBefore), () => messages.forEach((m) => this.holdMessage(m)), () => {
+        this.drops.summariesDropped += messages.length;
+      });
+    }
+    try {
+      target.enqueueAll(messages, windowsClosedBefore, readings);
+      return true;
+    } catch (e) {
+      if (isRetryable(e)) {
+        this.onFault(e);
+        messages.forEach((m) => this.holdMessage(m));
+        this.holdRaw([...readings]);
+        return false;
+      }
+      // Data the store refuses costs only its own part: the summaries and the readings are tried apart.
+      this.logger.warn({ err: errorMessage(e) }, 'store refused a window with its raw readings; writing them apart');
+    }
+    this.appendReadings(readings);
+    return this.enqueueAll(messages, windowsClosedBefore);
   }
 
   /** The store fault while something is held, for the gateway's state; undefined when all is written. */

@@ -1,5 +1,6 @@
 /** Issue 14 item 4: the daily ledger rides on the store's existing commits and keeps 400 days, no values. */
 import Database from 'better-sqlite3-multiple-ciphers';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { policySchema } from '../../src/config/schema.js';
@@ -30,17 +31,51 @@ function openStore(now: () => number) {
   return { path, store: Store.openUnencrypted({ path, now, timeZone: 'Europe/Paris' }) };
 }
 
-/** What another process sees on disk: only what was committed. */
+/** What another process sees on disk: only what was committed (a day's counters, and its points apart). */
 function committedDays(path: string): { day: string; figures: string }[] {
   const db = new Database(path, { readonly: true });
   try {
-    return db.prepare('SELECT day, figures FROM ledger ORDER BY day').all() as { day: string; figures: string }[];
+    const rows = db.prepare('SELECT l.day, l.figures, p.points FROM ledger l LEFT JOIN ledger_points p USING (day) ORDER BY day').all() as {
+      day: string;
+      figures: string;
+      points: string | null;
+    }[];
+    return rows.map((r) => ({ day: r.day, figures: `${r.figures.slice(0, -1)},"points":${r.points ?? '{}'}}` }));
   } finally {
     db.close();
   }
 }
 
+/** Log pages one commit wrote (unencrypted store, 1 KiB pages: 1048-byte frames). */
+function walFrames(path: string): number {
+  const size = statSync(`${path}-wal`, { throwIfNoEntry: false })?.size ?? 0;
+  return size === 0 ? 0 : (size - 32) / 1048;
+}
+
 describe('the daily ledger', () => {
+  it("rewrites a day's points only when they change: a window's counters are a page or two, not the points again", () => {
+    const now = T0 + 301_000;
+    const { path, store } = openStore(() => now);
+    const many: WindowSummary = {
+      ...window,
+      points: Array.from({ length: 50 }, (_, i) => ({ ...window.points[0]!, device: `room-${i}`, point: 'temperature' })),
+    };
+    try {
+      const delta = { ...windowLedger(many, POLICY), policies: ['p'] };
+      store.noteLedger(T0, delta);
+      store.enqueue({ id: 'w1', topic: 't', payload: Buffer.from('x'), createdAt: now });
+      const before = walFrames(path);
+      store.noteLedger(T0 + 300_000, delta);
+      store.enqueue({ id: 'w2', topic: 't', payload: Buffer.from('y'), createdAt: now });
+      // the message (its row, payload, two indexes), the counters' row, page 1, a pointer map: no points
+      expect(walFrames(path) - before).toBeLessThanOrEqual(8);
+      expect(store.ledgerDays('2026-03-02', '2026-03-02')[0]).toMatchObject({ windows: 2 });
+      expect(Object.keys(store.ledgerDays('2026-03-02', '2026-03-02')[0]!.points)).toHaveLength(50);
+    } finally {
+      store.close();
+    }
+  });
+
   it('is written inside the commit that queues the window, not in one of its own, on the site\'s day', () => {
     let now = T0 + 301_000;
     const { path, store } = openStore(() => now);

@@ -42,6 +42,34 @@ describe('raw batch codec', () => {
     expect(encodeBatch(readings, pointId).length).toBeLessThanOrEqual(1000 * 8 + 8);
   });
 
+  it('reads back polls that repeat (the deflated form) identically, and batches written in format 1', () => {
+    const poll = fc.array(reading, { minLength: 1, maxLength: 8 });
+    fc.assert(
+      fc.property(poll, fc.integer({ min: 2, max: 40 }), fc.integer({ min: 1, max: 60_000 }), (cycle, n, period) => {
+        const readings = Array.from({ length: n }, (_, k) => cycle.map((r) => ({ ...r, ts: (r.ts % 2 ** 40) + k * period }))).flat();
+        expect(back(readings)).toEqual(readings);
+      }),
+      { numRuns: 300 },
+    );
+    // format 1 (stores written before the deflated form): one reading of point 1, good f32 1.5 at ts 7
+    const v1 = Buffer.from([1, 1, 1, 7, 0, 0, 0xc0, 0x3f]);
+    expect(decodeBatch(v1)).toEqual([{ pointId: 1, ts: 7, value: 1.5, quality: 'good' }]);
+  });
+
+  it('deflates a typical meter batch to under 5 bytes a reading', () => {
+    const t0 = 1_800_000_000_000;
+    const readings: Reading[] = Array.from({ length: 1500 }, (_, i) => ({
+      device: 'dev',
+      point: POINTS[i % 4]!,
+      ts: t0 + Math.floor(i / 4) * 10_000 + (i % 4) * 12,
+      value: Math.fround(230 + Math.sin(i) * 3),
+      quality: 'good',
+    }));
+    const blob = encodeBatch(readings, pointId);
+    expect(blob[0]).toBe(2);
+    expect(blob.length).toBeLessThan(1500 * 5);
+  });
+
   it('refuses a reading it could not read back', () => {
     const bad = { device: 'dev', point: 'a', ts: 1, value: 1, quality: 'excellent' } as unknown as Reading;
     expect(() => encodeBatch([bad], pointId)).toThrow(/unknown quality/);

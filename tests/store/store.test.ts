@@ -277,7 +277,8 @@ describe('lifecycle', () => {
     try {
       const empty = store.sizeBytes();
       expect(empty).toBeGreaterThan(0);
-      store.appendReadings(Array.from({ length: 5000 }, (_, i) => ({ ...sample[0]!, ts: T0 + i })));
+      // random float64 values: 8 bytes each that no deflate shrinks
+      store.appendReadings(Array.from({ length: 5000 }, (_, i) => ({ ...sample[0]!, ts: T0 + i, value: Math.random() })));
       expect(store.sizeBytes()).toBeGreaterThan(empty + 5000 * 8);
     } finally {
       store.close();

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PasserelleError } from '../../src/core/errors.js';
@@ -13,6 +13,15 @@ const NOW = Date.now();
 const batch = (from: number, n: number, text = 'x'.repeat(40)): Reading[] =>
   Array.from({ length: n }, (_, i) => ({ device: 'meter', point: 'label', ts: NOW + from + i, value: `${text}${from + i}`, quality: 'good' }));
 const message = (id: string): OutboxMessage => ({ id, topic: 't', payload: Buffer.from(`summary ${id}`), createdAt: NOW });
+
+/** Commits in an unencrypted store's write-ahead log: frames whose header records a database size. */
+function walCommits(path: string): number {
+  const wal = readFileSync(`${path}-wal`);
+  const frame = 24 + wal.readUInt32BE(8);
+  let commits = 0;
+  for (let at = 32; at + frame <= wal.length; at += frame) if (wal.readUInt32BE(at + 4) !== 0) commits += 1;
+  return commits;
+}
 
 /** A target that fails as told: the bounds need many failures in a row, faster than filling a disk. */
 class FlakyTarget implements WriteTarget {
@@ -104,6 +113,48 @@ describe('WriteBuffer bounds', () => {
     expect(marks).toEqual([]);
     expect(buffer.enqueueAll([message('c')], NOW + 2)).toBe(true);
     expect(marks).toEqual([NOW + 2]);
+  });
+
+  it("writes the raw batch in the transaction of the window's messages (one commit per window), holds both when it fails", () => {
+    const dir = makeTempDir();
+    const path = join(dir, 'store.db');
+    const store = Store.openUnencrypted({ path });
+    try {
+      store.enqueue(message('first'));
+      const before = walCommits(path);
+      expect(new WriteBuffer({ target: store }).enqueueAll([message('s1')], NOW, batch(0, 5))).toBe(true);
+      expect(walCommits(path) - before).toBe(1);
+      expect(store.readingCount()).toBe(5);
+      expect(store.windowsClosedBefore()).toBe(NOW);
+    } finally {
+      store.close();
+    }
+    const target = new FlakyTarget();
+    const enqueueAll = (ms: readonly OutboxMessage[], _mark?: number, rs: readonly Reading[] = []) => {
+      target.appendReadings(rs);
+      ms.forEach((m) => target.enqueue(m));
+    };
+    const buffer = new WriteBuffer({ target: Object.assign(target, { enqueueAll }), retryMs: 60_000 });
+    expect(buffer.enqueueAll([message('a')], NOW, batch(0, 3))).toBe(false);
+    expect(buffer.held()).toEqual({ readings: 3, messages: 1 });
+    target.failure = undefined;
+    expect(buffer.retryNow()).toBe(true);
+    expect([target.messages, target.readings.length]).toEqual([['a'], 3]);
+  });
+
+  it('writes the summaries and the readings apart when the store refuses their common transaction for good', () => {
+    const target = new FlakyTarget();
+    target.failure = undefined;
+    const enqueueAll = (ms: readonly OutboxMessage[], _mark?: number, rs: readonly Reading[] = []) => {
+      if (rs.some((r) => r.value === 'poison')) throw new PasserelleError('E_STORE_IO', 'constraint failed', false);
+      ms.forEach((m) => target.enqueue(m));
+    };
+    const buffer = new WriteBuffer({ target: Object.assign(target, { enqueueAll }) });
+    const poisoned: Reading[] = [...batch(0, 2), { device: 'meter', point: 'label', ts: NOW, value: 'poison', quality: 'good' }];
+    expect(buffer.enqueueAll([message('a')], NOW, poisoned)).toBe(true); // the summaries and their mark still go in
+    expect(target.messages).toEqual(['a']);
+    expect(target.readings.length).toBe(3); // appended alone (this target takes them)
+    expect(buffer.takeDropCounts()).toEqual({ rawDropped: 0, summariesDropped: 0 });
   });
 
   it('drops (and counts) a batch the store refuses for good instead of retrying it forever', () => {
