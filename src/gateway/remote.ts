@@ -181,6 +181,7 @@ export class GatewayRuntime implements RemoteRuntime {
   }
 
   async preflight(next: Config, running: Config, forced = false): Promise<void> {
+    preflightNoderedUnit(running, next);
     this.preflightFlows(next, forced);
     if (uplinkChanges(running.uplink, next.uplink).length === 0) return;
     try {
@@ -214,6 +215,17 @@ export class GatewayRuntime implements RemoteRuntime {
     await this.gateway?.stop();
     this.gateway = undefined;
   }
+}
+
+/**
+ * Under `supervisor: systemd`, passerelle-nodered.service reads its settings from the site file when it
+ * starts, not from the slot a push runs from: a pushed change of the `nodered:` section would leave the
+ * gateway and Node-RED on two configs, so it is refused (the section is changed on site).
+ */
+function preflightNoderedUnit(running: Config, next: Config): void {
+  const byUnit = running.nodered?.supervisor === 'systemd' || next.nodered?.supervisor === 'systemd';
+  if (byUnit && JSON.stringify(running.nodered ?? null) !== JSON.stringify(next.nodered ?? null))
+    throw new Refusal('preflight:nodered', "the nodered: section changes while passerelle-nodered.service runs Node-RED (supervisor: systemd), which reads it from the site file at its start: change it on site, then restart passerelle");
 }
 
 export interface RemoteGateway {
