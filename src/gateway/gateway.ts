@@ -152,7 +152,8 @@ export class Gateway {
   private readonly status?: GatewayStatus;
   private statusServer?: StatusServer;
   /** Resolves once every Modbus device has ended its first poll cycle (answered or not). */
-  private readonly firstCycles: Promise<void>[] = [];
+  /** Per Modbus driver running now: resolved at its first cycle (a driver replaced by a reconfigure is dropped). */
+  private readonly firstCycles = new Map<Driver, { cycled: Promise<void>; settle: () => void }>();
   /** Raw readings held before a commit is forced (rawBatchLimit). */
   readonly rawBatchLimit: number;
   /** The Node-RED bridge and who listens through it (readings after checks, closed summaries). */
@@ -291,7 +292,12 @@ export class Gateway {
     const busOf = new Map(this.config.devices.map((d) => [d.id, d.bus]));
     for (const driver of drivers) {
       let cycled: () => void = () => undefined;
-      if (driver instanceof ModbusDeviceDriver) this.firstCycles.push(new Promise<void>((resolve) => (cycled = resolve)));
+      if (driver instanceof ModbusDeviceDriver) {
+        let settle: () => void = () => undefined;
+        const first = new Promise<void>((resolve) => (settle = resolve));
+        this.firstCycles.set(driver, { cycled: first, settle });
+        cycled = settle;
+      }
       const bus = busOf.get(driver.id);
       await driver.start((readings) => {
         cycled();
@@ -467,7 +473,12 @@ export class Gateway {
 
   /** Resolves when every Modbus device has had its first poll cycle (serial meters push: not awaited). */
   async firstCycle(): Promise<void> {
-    await Promise.all(this.firstCycles);
+    // The drivers running now; one a reconfigure replaced is settled when dropped, then its successor counts.
+    for (;;) {
+      const drivers = this.built.drivers;
+      await Promise.all(drivers.map((d) => this.firstCycles.get(d)?.cycled));
+      if (this.built.drivers === drivers) return;
+    }
   }
 
   /** Why the gateway makes no progress (a hung bus, window closing not running), or undefined. */
@@ -535,6 +546,10 @@ export class Gateway {
     };
     const [wasTouched, isTouched] = [onTouched(old), onTouched(this.config)];
     await Promise.all(this.built.drivers.filter(wasTouched).map((d) => d.stop()));
+    for (const d of this.built.drivers.filter(wasTouched)) {
+      this.firstCycles.get(d)?.settle();
+      this.firstCycles.delete(d);
+    }
     await Promise.all([...this.built.buses].filter(([id]) => touched.has(id)).map(([, b]) => b.close()));
     const buses = new Map([...this.built.buses].filter(([id]) => !touched.has(id)));
     for (const [id, b] of next.buses) if (touched.has(id)) buses.set(id, b);
