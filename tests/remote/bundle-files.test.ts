@@ -4,13 +4,11 @@
  * checked at its line and used; a profile cannot widen what leaves past the policy role. Over the real
  * path: Mosquitto with TLS, client certificates and deploy/mosquitto-acl.example, a real gateway.
  */
-import { execFile } from 'node:child_process';
 import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
 import fc from 'fast-check';
-import { connect, type MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signCmd } from '../../src/cli/commands/fleet.js';
 import { silentLogger } from '../../src/core/logger.js';
@@ -24,13 +22,12 @@ import { isRefusal } from '../../src/remote/refusal.js';
 import { classWidening } from '../../src/remote/role.js';
 import { StateDir } from '../../src/remote/state.js';
 import type { RemoteStatus } from '../../src/remote/status.js';
-import { cfgTopic } from '../../src/remote/topics.js';
 import { startModbusTcpSimulator, type ModbusTcpSimulator } from '../../src/sim/modbus-tcp.js';
 import { startMosquitto, type MosquittoBroker } from '../helpers/brokers.js';
 import { createTestPki, type TestPki } from '../helpers/certs.js';
+import { connectFleet, leafCert, publishAndWait as publishAndWaitFor } from './fleet-client.js';
 import { newKeyring, trustFile, type Keyring } from './fixtures.js';
 
-const run = promisify(execFile);
 const ACL = readFileSync(new URL('../../deploy/mosquitto-acl.example', import.meta.url), 'utf8');
 const GW = 'gw-0001';
 const SHIPPED = readFileSync(new URL('../../hardware/profiles/eastron-sdm630.yaml', import.meta.url), 'utf8');
@@ -151,14 +148,6 @@ describe('a point that keeps its name can still widen what leaves (role.ts, clas
   });
 });
 
-/** Another client certificate from the test CA (CN = name). */
-async function leaf(pki: TestPki, name: string): Promise<{ cert: Buffer; key: Buffer }> {
-  const o = { cwd: pki.dir };
-  await run('openssl', ['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', `/CN=${name}`, '-keyout', `${name}.key`, '-out', `${name}.csr`], o);
-  await run('openssl', ['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-out', `${name}.crt`, '-extfile', `${pki.clientName}.ext`], o);
-  return { cert: readFileSync(join(pki.dir, `${name}.crt`)), key: readFileSync(join(pki.dir, `${name}.key`)) };
-}
-
 let pki: TestPki;
 let broker: MosquittoBroker;
 let sim: ModbusTcpSimulator;
@@ -232,18 +221,7 @@ function snapshot() {
   return { sha: gw.agent.runningSha256, config: JSON.stringify(gw.agent.runningConfig), local: readFileSync(localFile, 'utf8'), files: tree(join(dir, 'cfg')) };
 }
 
-async function publishAndWait(bytes: Buffer | string, timeoutMs = 30_000): Promise<RemoteStatus> {
-  const seen = statuses.length;
-  const before = JSON.stringify(statuses.at(-1)?.last);
-  await fleet.publishAsync(cfgTopic('pas/v1', GW, 'desired'), bytes, { qos: 1, retain: true, properties: { messageExpiryInterval: 3600 } });
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const s = statuses.slice(seen).find((x) => x.last && JSON.stringify(x.last) !== before && x.last.outcome !== 'accepted');
-    if (s) return s;
-    if (Date.now() > deadline) throw new Error(`no status after publish (last: ${before})`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const publishAndWait = (bytes: Buffer | string, timeoutMs = 30_000) => publishAndWaitFor(fleet, statuses, GW, bytes, timeoutMs);
 
 /** A signed bundle with exactly these files, names unchecked (as an attacker holding a config key would write it). */
 function rawBundle(files: Record<string, string>, signers: readonly KeyPair[], over: Partial<BundlePayload> = {}): Buffer {
@@ -270,7 +248,7 @@ async function push(files: Record<string, string>, signers: readonly KeyPair[] =
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'passerelle-bundle-files-'));
   pki = await createTestPki(GW);
-  const fleetCert = await leaf(pki, 'fleet-svc');
+  const fleetCert = await leafCert(pki, 'fleet-svc');
   broker = await startMosquitto({ acl: ACL, tls: { caFile: pki.caFile, certFile: pki.serverCertFile, keyFile: pki.serverKeyFile, requireClientCertificate: true } });
   const profiles = loadProfiles();
   sim = await startModbusTcpSimulator({ host: '127.0.0.1', port: 0, devices: [1, 2].map((unit) => ({ unit, profile: profiles.get('eastron-sdm630')! })) });
@@ -278,17 +256,7 @@ beforeAll(async () => {
   writeFileSync(join(dir, 'trust.dsse.json'), trustFile(keys, 1, { minS: 1, maxS: 30 }));
   localFile = join(dir, 'site.yaml');
   writeFileSync(localFile, site());
-  fleet = connect(broker.url, { protocolVersion: 5, clientId: 'fleet-test', ca: readFileSync(pki.caFile), ...fleetCert, rejectUnauthorized: true });
-  await new Promise<void>((res, rej) => {
-    fleet.once('connect', () => res());
-    fleet.once('error', rej);
-  });
-  fleet.on('message', (t, payload) => {
-    if (t !== cfgTopic('pas/v1', GW, 'status')) return;
-    const s = JSON.parse(payload.toString()) as RemoteStatus;
-    if (s.state !== 'offline') statuses.push(s);
-  });
-  await fleet.subscribeAsync(cfgTopic('pas/v1', GW, 'status'), { qos: 1 });
+  fleet = await connectFleet(broker.url, pki, fleetCert, GW, statuses);
   gw = await startRemoteGateway(localFile, { stateDir: join(dir, 'cfg'), trustFile: join(dir, 'trust.dsse.json'), topicPrefix: 'pas/v1', maxBundleBytes: 262_144, headMaxAge: 93_600_000 }, GW, profiles, silentLogger());
   // A first push fills slot a, so that a refusal has slot contents to leave alone.
   const s = await push({ 'site.yaml': site({ window: '10m' }) });

@@ -3,11 +3,9 @@
  * and deploy/mosquitto-acl.example; a real gateway (store, Modbus TCP simulator, uplink) under the
  * remote agent; the fleet side publishes retained bundles as `passerelle fleet publish` does.
  */
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { connect, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/core/logger.js';
@@ -24,19 +22,11 @@ import { startModbusRtuSimulator, type ModbusRtuSimulator } from '../../src/sim/
 import { createPtyPair, type PtyPair } from '../../src/sim/pty.js';
 import { freePort, startMosquitto, type MosquittoBroker } from '../helpers/brokers.js';
 import { createTestPki, type TestPki } from '../helpers/certs.js';
+import { connectFleet, leafCert, publishAndWait as publishAndWaitFor } from './fleet-client.js';
 import { bundleBytes, bundleInput, newKeyring, trustFile, type Keyring } from './fixtures.js';
 
-const run = promisify(execFile);
 const ACL = readFileSync(new URL('../../deploy/mosquitto-acl.example', import.meta.url), 'utf8');
 const GW = 'gw-0001';
-
-/** Another client certificate from the test CA (CN = name). */
-async function leaf(pki: TestPki, name: string): Promise<{ cert: Buffer; key: Buffer }> {
-  const o = { cwd: pki.dir };
-  await run('openssl', ['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', `/CN=${name}`, '-keyout', `${name}.key`, '-out', `${name}.csr`], o);
-  await run('openssl', ['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-out', `${name}.crt`, '-extfile', `${pki.clientName}.ext`], o);
-  return { cert: readFileSync(join(pki.dir, `${name}.crt`)), key: readFileSync(join(pki.dir, `${name}.key`)) };
-}
 
 let pki: TestPki;
 let broker: MosquittoBroker;
@@ -107,18 +97,7 @@ const state = () => JSON.parse(readFileSync(join(dir, 'cfg', 'state.json'), 'utf
 let seq = 0;
 
 /** Publishes retained on the gateway's desired topic (message expiry = bundle expiry) and waits for the next status with a new `last`. */
-async function publishAndWait(bytes: Buffer | string, topicGw = GW, timeoutMs = 30_000): Promise<RemoteStatus> {
-  const seen = statuses.length;
-  const before = JSON.stringify(statuses.at(-1)?.last);
-  await fleet.publishAsync(cfgTopic('pas/v1', topicGw, 'desired'), bytes, { qos: 1, retain: true, properties: { messageExpiryInterval: 3600 } });
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const s = statuses.slice(seen).find((x) => x.last && JSON.stringify(x.last) !== before && x.last.outcome !== 'accepted');
-    if (s) return s;
-    if (Date.now() > deadline) throw new Error(`no status after publish (last: ${before})`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const publishAndWait = (bytes: Buffer | string, topicGw = GW, timeoutMs = 30_000) => publishAndWaitFor(fleet, statuses, topicGw, bytes, timeoutMs);
 
 const push = (text: string, over: Parameters<typeof bundleInput>[1] = {}, signers = keys.config) =>
   publishAndWait(bundleBytes(bundleInput(text, { base: gw.agent.runningSha256, seq: ++seq, trialS: 3, ...over }), signers));
@@ -140,7 +119,7 @@ function snapshot() {
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'passerelle-remote-mqtt-'));
   pki = await createTestPki(GW);
-  const fleetCert = await leaf(pki, 'fleet-svc');
+  const fleetCert = await leafCert(pki, 'fleet-svc');
   broker = await startMosquitto({
     acl: ACL,
     tls: { caFile: pki.caFile, certFile: pki.serverCertFile, keyFile: pki.serverKeyFile, requireClientCertificate: true },
@@ -155,17 +134,7 @@ beforeAll(async () => {
   writeFileSync(join(dir, 'trust.dsse.json'), trustFile(keys, 1, { minS: 1, maxS: 30 }));
   localFile = join(dir, 'site.yaml');
   writeFileSync(localFile, site());
-  fleet = connect(broker.url, { protocolVersion: 5, clientId: 'fleet-test', ca: readFileSync(pki.caFile), ...fleetCert, rejectUnauthorized: true });
-  await new Promise<void>((resolve, reject) => {
-    fleet.once('connect', () => resolve());
-    fleet.once('error', reject);
-  });
-  fleet.on('message', (t, payload) => {
-    if (t !== cfgTopic('pas/v1', GW, 'status')) return;
-    const s = JSON.parse(payload.toString()) as RemoteStatus;
-    if (s.state !== 'offline') statuses.push(s);
-  });
-  await fleet.subscribeAsync(cfgTopic('pas/v1', GW, 'status'), { qos: 1 });
+  fleet = await connectFleet(broker.url, pki, fleetCert, GW, statuses);
   gw = await startRemoteGateway(localFile, { stateDir: join(dir, 'cfg'), trustFile: join(dir, 'trust.dsse.json'), topicPrefix: 'pas/v1', maxBundleBytes: 262_144, headMaxAge: 93_600_000 }, GW, profiles, silentLogger());
   // Let the bus answer so that the trial has a baseline.
   await new Promise((r) => setTimeout(r, 2500));
@@ -234,7 +203,7 @@ describe('remote config over Mosquitto (TLS, client certificates, example ACL)',
   }, 30_000);
 
   it('a gateway certificate can neither read nor write another gateway\'s config topics (ACL on the CN)', async () => {
-    const other = await leaf(pki, 'gw-0002');
+    const other = await leafCert(pki, 'gw-0002');
     const c = connect(broker.url, { protocolVersion: 5, clientId: 'gw-0002-test', ca: readFileSync(pki.caFile), ...other, rejectUnauthorized: true });
     await new Promise<void>((resolve) => c.once('connect', () => resolve()));
     const got: string[] = [];

@@ -4,12 +4,10 @@
  * flows Node-RED runs after apply are the bundle's, the previous ones after a rollback; flows that crash
  * Node-RED roll back (probe:nodered); flows edited on site are never written over (base-mismatch).
  */
-import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { connect, type MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { noderedSchema } from '../../src/config/schema.js';
 import { silentLogger } from '../../src/core/logger.js';
@@ -19,23 +17,15 @@ import { FLOWS_FILE, makeBundlePayload, signBundle } from '../../src/remote/bund
 import type { KeyPair } from '../../src/remote/keys.js';
 import { fetchRunning } from '../../src/remote/fleet.js';
 import type { RemoteStatus } from '../../src/remote/status.js';
-import { cfgTopic } from '../../src/remote/topics.js';
 import { startModbusTcpSimulator, type ModbusTcpSimulator } from '../../src/sim/modbus-tcp.js';
 import { freePort, startMosquitto, type MosquittoBroker } from '../helpers/brokers.js';
 import { createTestPki, type TestPki } from '../helpers/certs.js';
+import { connectFleet, leafCert, publishAndWait as publishAndWaitFor } from './fleet-client.js';
 import { api, flow, setPassword, token, waitForEditor } from '../nodered/helpers.js';
 import { newKeyring, trustFile, type Keyring } from './fixtures.js';
 
-const run = promisify(execFile);
 const ACL = readFileSync(new URL('../../deploy/mosquitto-acl.example', import.meta.url), 'utf8');
 const GW = 'gw-0001';
-
-async function leaf(pki: TestPki, name: string): Promise<{ cert: Buffer; key: Buffer }> {
-  const o = { cwd: pki.dir };
-  await run('openssl', ['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', `/CN=${name}`, '-keyout', `${name}.key`, '-out', `${name}.csr`], o);
-  await run('openssl', ['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-out', `${name}.crt`, '-extfile', `${pki.clientName}.ext`], o);
-  return { cert: readFileSync(join(pki.dir, `${name}.crt`)), key: readFileSync(join(pki.dir, `${name}.key`)) };
-}
 
 let pki: TestPki;
 let broker: MosquittoBroker;
@@ -105,18 +95,7 @@ ${nodered ?? `  dir: ${dir}/nodered
 `;
 }
 
-async function publishAndWait(bytes: Buffer, timeoutMs = 150_000): Promise<RemoteStatus> {
-  const seen = statuses.length;
-  const before = JSON.stringify(statuses.at(-1)?.last);
-  await fleet.publishAsync(cfgTopic('pas/v1', GW, 'desired'), bytes, { qos: 1, retain: true, properties: { messageExpiryInterval: 3600 } });
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const s = statuses.slice(seen).find((x) => x.last && JSON.stringify(x.last) !== before && x.last.outcome !== 'accepted');
-    if (s) return s;
-    if (Date.now() > deadline) throw new Error(`no status after publish (last: ${before})`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const publishAndWait = (bytes: Buffer | string, timeoutMs = 150_000) => publishAndWaitFor(fleet, statuses, GW, bytes, timeoutMs);
 
 async function push(flows: string | undefined, o: { signers?: readonly KeyPair[]; base?: string; window?: string; nodered?: string } = {}): Promise<RemoteStatus> {
   const now = Date.now();
@@ -142,7 +121,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'passerelle-remote-nodered-'));
   chmodSync(dir, 0o755); // the flows user (nobody) must reach nodered.dir
   pki = await createTestPki(GW);
-  const fleetCert = await leaf(pki, 'fleet-svc');
+  const fleetCert = await leafCert(pki, 'fleet-svc');
   broker = await startMosquitto({ acl: ACL, tls: { caFile: pki.caFile, certFile: pki.serverCertFile, keyFile: pki.serverKeyFile, requireClientCertificate: true } });
   const profiles = loadProfiles();
   sim = await startModbusTcpSimulator({ host: '127.0.0.1', port: 0, devices: [{ unit: 1, profile: profiles.get('eastron-sdm630')! }] });
@@ -155,17 +134,7 @@ beforeAll(async () => {
   flowFile = join(dir, 'nodered', 'user', 'flows.json');
   writeFileSync(flowFile, comment('made-on-site'));
   writeFileSync(join(dir, 'site.yaml'), site());
-  fleet = connect(broker.url, { protocolVersion: 5, clientId: 'fleet-test', ca: readFileSync(pki.caFile), ...fleetCert, rejectUnauthorized: true });
-  await new Promise<void>((res, rej) => {
-    fleet.once('connect', () => res());
-    fleet.once('error', rej);
-  });
-  fleet.on('message', (t, payload) => {
-    if (t !== cfgTopic('pas/v1', GW, 'status')) return;
-    const s = JSON.parse(payload.toString()) as RemoteStatus;
-    if (s.state !== 'offline') statuses.push(s);
-  });
-  await fleet.subscribeAsync(cfgTopic('pas/v1', GW, 'status'), { qos: 1 });
+  fleet = await connectFleet(broker.url, pki, fleetCert, GW, statuses);
   gw = await startRemoteGateway(join(dir, 'site.yaml'), { stateDir: join(dir, 'cfg'), trustFile: join(dir, 'trust.dsse.json'), topicPrefix: 'pas/v1', maxBundleBytes: 262_144, headMaxAge: 93_600_000 }, GW, profiles, silentLogger());
   expect(await running()).toEqual(ids(comment('made-on-site')));
 }, 180_000);
