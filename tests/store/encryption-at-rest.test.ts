@@ -4,7 +4,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Reading } from '../../src/core/types.js';
-import { STORE_CIPHERS } from '../../src/store/cipher.js';
+import { applyKey, STORE_CIPHERS } from '../../src/store/cipher.js';
 import { Store } from '../../src/store/store.js';
 import { filesContaining, makeTempDir, removeTempDirs } from './helpers.js';
 
@@ -71,6 +71,24 @@ describe('nothing readable on disk', () => {
     expectNothingInClear();
     store.close();
     expectNothingInClear();
+
+    // The bytes as stored (a raw batch or payload may be deflated, so a marker need not appear in them
+    // even without a cipher): read through SQLite with the key, a slice of each must not be in the files.
+    const plain = new Database(join(dir, 'store.db'), { readonly: true });
+    let stored: Buffer[];
+    try {
+      applyKey(plain, cipher, key);
+      const blobs = (sql: string) => (plain.prepare(sql).pluck().all() as Uint8Array[]).map((b) => Buffer.from(b));
+      stored = [...blobs('SELECT data FROM raw_batches'), ...blobs('SELECT payload FROM outbox_payloads')];
+    } finally {
+      plain.close();
+    }
+    expect(stored.length).toBeGreaterThan(1);
+    for (const blob of stored) {
+      const slice = blob.subarray(Math.max(0, (blob.length >> 1) - 16), (blob.length >> 1) + 16);
+      expect(slice.length).toBeGreaterThanOrEqual(16);
+      expect(filesContaining(dir, slice).filter((f) => f !== 'store.key')).toEqual([]);
+    }
 
     // And the data is really there: reopening with the key reads it back.
     const reopened = Store.open({ path: join(dir, 'store.db'), keyFile, cipher, now: clock });
