@@ -79,10 +79,12 @@ describe('a window the gateway was killed in', () => {
       }
     };
 
-    // Kill 1, 2 s into a window; restart at once (the window usually goes on with live readings).
-    // The window to rebuild is the one of the newest stored reading (under load the last flush before
-    // the kill may be late: then it is the window before the one the kill fell in).
-    await runChild(configFile, { killAfterMs: () => nextOffsetInWindow(0, 2000) - Date.now() });
+    // Kill 1, 2 s into a window, at least 2.5 s after the gateway is ready, so that raw readings have
+    // waited the 1 s commit interval and been committed (killed sooner, none is stored: nothing to rebuild);
+    // restart at once (the window usually goes on with live readings). The window to rebuild is the one of
+    // the newest stored reading (under load the last commit before the kill may be late: then it is the
+    // window before the one the kill fell in).
+    await runChild(configFile, { killAfterMs: () => nextOffsetInWindow(Date.now() + 2500, 2000) - Date.now() });
     const last1 = lastStored();
     const w1 = windowStart(last1, WINDOW_MS, ZONE);
     // Kill 2, in a later window once window 1 has closed; restart only after that window ended.
