@@ -14,7 +14,8 @@ import { noderedPaths } from '../nodered/paths.js';
 import { fsyncDir, writeAtomic } from '../remote/atomic-file.js';
 import { textHash } from '../remote/bundle.js';
 
-const readIfAny = (file: string): string | undefined => (existsSync(file) ? readFileSync(file, 'utf8') : undefined);
+/** A file's text, or undefined when there is none. */
+export const readIfAny = (file: string): string | undefined => (existsSync(file) ? readFileSync(file, 'utf8') : undefined);
 
 function files(config: NoderedConfig) {
   const paths = noderedPaths(config);

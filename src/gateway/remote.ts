@@ -5,7 +5,7 @@
  * alone restarts the Gateway as a whole (stop in order, start with the new config): the store and outbox
  * are on disk, so nothing acknowledged is lost either way.
  */
-import { existsSync, mkdirSync, readFileSync, watch, type FSWatcher } from 'node:fs';
+import { mkdirSync, watch, type FSWatcher } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { formatIssue, type Config, type RemoteConfig } from '../config/index.js';
 import { errorMessage } from '../core/errors.js';
@@ -24,7 +24,7 @@ import { StateDir } from '../remote/state.js';
 import type { RestartPlan } from './config-diff.js';
 import { Gateway, type GatewayOptions } from './gateway.js';
 import { buildDrivers } from './build-drivers.js';
-import { editedPushedFlows, flowsEditedOnSite, flowsWouldChange, installFlows } from './nodered-flows.js';
+import { editedPushedFlows, flowsEditedOnSite, flowsWouldChange, installFlows, readIfAny } from './nodered-flows.js';
 import { noderedProbe } from './nodered-probe.js';
 import { checkSite } from './load-site.js';
 import type { SiteParse } from '../remote/verify.js';
@@ -235,8 +235,6 @@ export interface RemoteGateway {
 }
 
 const HEAD_CHECK_MS = 60_000;
-
-const readIfAny = (file: string): string | undefined => (existsSync(file) ? readFileSync(file, 'utf8') : undefined);
 
 /**
  * Class, measure and decoding of every point `config` reads (Modbus ones from their profiles), for the
