@@ -22,10 +22,23 @@ export interface PurgeReport {
 }
 
 /**
- * Deletes raw readings past their class's retention and delivered summaries past the grace period.
- * Deletion is real: secure_delete zeroes the freed cells and pages, and the write-ahead log, which still
- * holds the old page images, is checkpointed and truncated. Freed pages are reused by the next batches
- * (in steady state the file keeps its size); they go back to the file system only when they are many.
+ * Deletes raw readings past their class's retention and delivered summaries past the grace period,
+ * inside the caller's transaction (no commit, no checkpoint of its own). With the connection's
+ * `secure_delete = FAST`, deleted cells are overwritten within the pages that stay in use; whole freed pages
+ * keep their (encrypted) content until the next batches reuse them.
+ */
+export function deleteExpired(readings: ReadingsTable, outbox: OutboxTable, policy: RetentionPolicy, now: number): PurgeReport {
+  let n = readings.purgeClassBefore(undefined, now - DEFAULT_RETENTION_MS);
+  for (const dataClass of DATA_CLASSES) {
+    n += readings.purgeClassBefore(dataClass, now - (policy.byClass[dataClass] ?? DEFAULT_RETENTION_MS));
+  }
+  return { readings: n, delivered: outbox.purgeDeliveredBefore(now - policy.deliveredGraceMs) };
+}
+
+/**
+ * Retention on demand, with deletion made real at once: in its own transaction with `secure_delete = ON`
+ * (freed pages zeroed too), then the write-ahead log, which still holds the old page images, is
+ * checkpointed and truncated. The periodic retention (Store, with a window's commit) uses deleteExpired.
  */
 export function purgeExpired(
   db: Database.Database,
@@ -34,17 +47,16 @@ export function purgeExpired(
   policy: RetentionPolicy,
   now: number,
 ): PurgeReport {
-  const purge = db.transaction(() => {
-    let n = readings.purgeClassBefore(undefined, now - DEFAULT_RETENTION_MS);
-    for (const dataClass of DATA_CLASSES) {
-      n += readings.purgeClassBefore(dataClass, now - (policy.byClass[dataClass] ?? DEFAULT_RETENTION_MS));
+  const previous = db.pragma('secure_delete', { simple: true });
+  db.pragma('secure_delete = ON');
+  try {
+    const report = db.transaction(() => deleteExpired(readings, outbox, policy, now))();
+    if (report.readings + report.delivered > 0) {
+      releaseFreePagesIfMany(db);
+      db.pragma('wal_checkpoint(TRUNCATE)');
     }
-    return { readings: n, delivered: outbox.purgeDeliveredBefore(now - policy.deliveredGraceMs) };
-  });
-  const report = purge();
-  if (report.readings + report.delivered > 0) {
-    releaseFreePagesIfMany(db);
-    db.pragma('wal_checkpoint(TRUNCATE)');
+    return report;
+  } finally {
+    db.pragma(`secure_delete = ${previous === 1 ? 'ON' : previous === 2 ? 'FAST' : 'OFF'}`);
   }
-  return report;
 }

@@ -4,7 +4,7 @@ import { silentLogger, type Logger } from '../core/logger.js';
 import type { Outbox, OutboxMessage } from '../core/outbox.js';
 import { dayIn, emptyFigures, mergeFigures, type LedgerDay, type LedgerDelta, type LedgerFigures } from '../core/ledger.js';
 import type { DataClass, Reading } from '../core/types.js';
-import { DEFAULT_MAX_BYTES, DEFAULT_MAX_OUTBOX_BYTES, enforceOutboxCap, enforceSizeCap, usedBytes, type SizeLimits, type Tables } from './bounds.js';
+import { DEFAULT_MAX_BYTES, DEFAULT_MAX_OUTBOX_BYTES, enforceOutboxCap, enforceSizeCap, releaseFreePagesIfMany, usedBytes, type SizeLimits, type Tables } from './bounds.js';
 import { assertCipher, type StoreCipher } from './cipher.js';
 import { DropCounters, type DropCounts } from './drops.js';
 import { storeError } from './errors.js';
@@ -12,7 +12,7 @@ import { resolveKeySource } from './key-source.js';
 import { LedgerTable, type LedgerPolicy } from './ledger.js';
 import { OutboxTable, type OutboxEntry } from './outbox.js';
 import { ReadingsTable, type PointClasses } from './readings.js';
-import { DEFAULT_DELIVERED_GRACE_MS, purgeExpired, type PurgeReport, type RetentionPolicy } from './retention.js';
+import { DEFAULT_DELIVERED_GRACE_MS, deleteExpired, purgeExpired, type PurgeReport, type RetentionPolicy } from './retention.js';
 import { migrate } from './schema.js';
 import { WindowMark } from './window-mark.js';
 import { BUSY_TIMEOUT_MS, fileSize, unlock } from './unlock.js';
@@ -43,6 +43,9 @@ export interface StoreOptions {
   readonly timeZone?: string;
 }
 
+/** A retention run inside a commit: when, and what it deleted. */
+type RetentionRun = PurgeReport & { readonly at: number };
+
 /** What may be shown about a store: never the key. */
 export interface StoreInfo {
   readonly path: string;
@@ -53,9 +56,9 @@ export interface StoreInfo {
 /** The size cap is checked every this many appended batches: cheap (header fields), but not free. */
 const SIZE_CHECK_EVERY_BATCHES = 8;
 /**
- * Retention runs at most this often, from appendReadings; applyRetention() runs it on demand. Hourly:
- * each run rewrites the batch straddling each cutoff and checkpoints, so running it more often would
- * cost flash writes for readings kept at most an hour too long.
+ * Retention runs at most this often, inside the next data commit (a window's batch); applyRetention()
+ * runs it on demand. Hourly: a run may rewrite the batch straddling a cutoff, so running it more often
+ * would cost flash writes for readings kept at most an hour too long.
  */
 const RETENTION_EVERY_MS = 3_600_000;
 /** Acknowledgements held in memory beyond this are written at once (they ride on the next commit otherwise). */
@@ -84,6 +87,8 @@ export class Store implements Outbox {
    */
   private readonly deferredAcks = new Map<string, number>();
   private readonly commit: (body: () => unknown) => unknown;
+  /** The periodic retention in a savepoint of the current commit: undone alone when it fails. */
+  private readonly purgeInCommit: (now: number) => PurgeReport;
   private lastRetentionAt = -Infinity;
   private readonly ledger: LedgerTable;
   private readonly dayOf: (ts: number) => string;
@@ -117,6 +122,11 @@ export class Store implements Outbox {
       const result = body();
       if (this.ledgerDue) this.writeLedger();
       return result;
+    });
+    this.purgeInCommit = db.transaction((now: number) => {
+      const report = deleteExpired(this.readings, this.outbox, this.retention, now);
+      if (report.readings + report.delivered > 0) releaseFreePagesIfMany(db);
+      return report;
     });
   }
 
@@ -155,11 +165,19 @@ export class Store implements Outbox {
   }
 
   /**
-   * One transaction per batch. Every SIZE_CHECK_EVERY_BATCHES batches the size cap is enforced, and
-   * about once an hour the retention runs; their failures are logged, never thrown: the batch is stored.
+   * One transaction per batch, which also carries the retention about once an hour. Every
+   * SIZE_CHECK_EVERY_BATCHES batches the size cap is enforced; failures of either are logged, never
+   * thrown: the batch is stored.
    */
   appendReadings(readings: readonly Reading[]): void {
-    this.run('append readings', () => this.write(() => this.readings.append(readings)));
+    let purged: RetentionRun | undefined;
+    this.run('append readings', () =>
+      this.write(() => {
+        this.readings.append(readings);
+        purged = this.retentionIfDue();
+      }),
+    );
+    this.noteRetention(purged);
     this.countInLedger(this.now(), { readingsKept: readings.length });
     this.maintainQuietly();
   }
@@ -195,9 +213,11 @@ export class Store implements Outbox {
    * commit (the gateway's batch when a window closes: one commit per window instead of two).
    */
   enqueueAll(messages: readonly OutboxMessage[], windowsClosedBefore?: number, readings: readonly Reading[] = []): boolean[] {
+    let purged: RetentionRun | undefined;
     const queued = this.run('enqueue', () =>
       this.write(() => {
         if (readings.length > 0) this.readings.append(readings);
+        purged = this.retentionIfDue();
         const queued = messages.map((message) => {
           enforceOutboxCap(this.tables, this.limits, message.payload.length, this.logger);
           return this.outbox.enqueue(message);
@@ -206,6 +226,7 @@ export class Store implements Outbox {
         return queued;
       }),
     );
+    this.noteRetention(purged);
     if (readings.length > 0) {
       this.countInLedger(this.now(), { readingsKept: readings.length });
       this.maintainQuietly();
@@ -319,7 +340,10 @@ export class Store implements Outbox {
     return this.run('find message', () => this.mark.hasMessage(id));
   }
 
-  /** Runs the retention now (it also runs about once an hour from appendReadings). */
+  /**
+   * Runs the retention now, deletion made real at once (freed pages zeroed, log checkpointed and
+   * truncated: retention.ts). It also runs about once an hour inside a data commit, more soberly.
+   */
   applyRetention(now: number = this.now()): PurgeReport {
     if (this.deferredAcks.size > 0) this.run('ack', () => this.write(() => undefined)); // delivered times count
     const report = this.run('retention', () => purgeExpired(this.db, this.readings, this.outbox, this.retention, now));
@@ -412,14 +436,35 @@ export class Store implements Outbox {
     this.ledger.purge(this.now(), this.dayOf);
   }
 
+  /**
+   * Inside a data commit: the retention when due, so it costs no commit, sync or checkpoint of its own
+   * (docs/store.md: what stays on flash meanwhile). Its failure is undone alone and logged; the commit goes on.
+   */
+  private retentionIfDue(): RetentionRun | undefined {
+    const at = this.now();
+    if (at - this.lastRetentionAt < RETENTION_EVERY_MS) return undefined;
+    try {
+      return { at, ...this.purgeInCommit(at) };
+    } catch (e) {
+      this.lastRetentionAt = at; // tried again in an hour, not at every commit
+      this.logger.error({ err: e instanceof Error ? e.message : String(e) }, 'store retention failed; tried again in an hour');
+      return undefined;
+    }
+  }
+
+  /** After the commit that carried a retention run. */
+  private noteRetention(run: RetentionRun | undefined): void {
+    if (!run) return;
+    this.lastRetentionAt = run.at;
+    this.countInLedger(run.at, { readingsErased: run.readings });
+  }
+
   private maintainQuietly(): void {
     try {
       if (++this.batchesSinceSizeCheck >= SIZE_CHECK_EVERY_BATCHES) {
         this.batchesSinceSizeCheck = 0;
         this.enforceSizeCap();
       }
-      const now = this.now();
-      if (now - this.lastRetentionAt >= RETENTION_EVERY_MS) this.applyRetention(now);
     } catch (e) {
       this.logger.error({ err: e instanceof Error ? e.message : String(e) }, 'store maintenance failed; retried with the next batches');
     }
@@ -459,8 +504,10 @@ function configure(db: Database.Database): void {
   // yet (docs/store.md). Commits are few (raw batches every store.commitInterval, one per summary), so
   // this costs few fsyncs.
   db.pragma('synchronous = FULL');
-  // Deleted rows are overwritten, not left in free pages.
-  db.pragma('secure_delete = ON');
+  // Deleted cells are overwritten within the pages that stay in use; whole freed pages keep their
+  // encrypted content until reused (the next batches, in steady state) instead of costing one more log
+  // write and checkpoint copy each. Retention on demand and erase zero everything (retention.ts, erase.ts).
+  db.pragma('secure_delete = FAST');
   db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
   // Sorts and temp tables stay in memory: SQLite temp files would not be encrypted.
   db.pragma('temp_store = MEMORY');

@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3-multiple-ciphers';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DataClass, Reading } from '../../src/core/types.js';
@@ -139,5 +140,51 @@ describe('deletion is real', () => {
       store.close();
     }
     expect(filesContaining(dir, Buffer.from(marker))).toEqual([]);
+  });
+});
+
+/** Commits found in the write-ahead log after frame `from` (1 KiB pages: 1048-byte frames; a commit frame holds the database size). */
+function walCommitsSince(path: string, from: number): { frames: number; commits: number } {
+  const wal = readFileSync(`${path}-wal`);
+  let commits = 0;
+  let frames = 0;
+  for (let off = 32 + from * 1048; off + 1048 <= wal.length; off += 1048) {
+    frames++;
+    if (wal.readUInt32BE(off + 4) !== 0) commits++;
+  }
+  return { frames, commits };
+}
+
+describe('the periodic retention rides on a data commit', () => {
+  it('expired batches go in the window commit itself: no commit, sync or checkpoint of their own', () => {
+    const dir = makeTempDir();
+    const path = join(dir, 'store.db');
+    let clock = NOW;
+    const store = Store.openUnencrypted({ path, pointClasses: classes, retention: { comfort: 1 * DAY }, now: () => clock });
+    try {
+      store.appendReadings([reading('room', 'co2', 0), reading('meter', 'energy', 0)]);
+      clock = NOW + 2 * DAY; // the comfort reading is past its day; the energy one is kept (7 days)
+      const logFrames = walCommitsSince(path, 0).frames;
+      store.enqueueAll([{ id: 'w1', topic: 't', payload: Buffer.from('summary'), createdAt: clock }], clock, [
+        { device: 'room', point: 'co2', ts: clock - 1000, value: 2, quality: 'good' },
+      ]);
+      // the log was neither checkpointed nor truncated, and one commit was added: the window's
+      expect(walCommitsSince(path, logFrames).commits).toBe(1);
+      expect(store.readingsBetween(0, clock + 1, 10).map((r) => `${r.device}.${r.point}@${r.ts - NOW}`)).toEqual([
+        'meter.energy@0',
+        `room.co2@${2 * DAY - 1000}`,
+      ]);
+      // not again before an hour has passed
+      clock += 59 * 60_000;
+      const again = walCommitsSince(path, 0).frames;
+      store.appendReadings([{ device: 'room', point: 'co2', ts: NOW, value: 3, quality: 'good' }]); // already expired, kept until the next run
+      expect(walCommitsSince(path, again).commits).toBe(1);
+      expect(store.readingsBetween(0, NOW + 1, 10)).toHaveLength(2);
+      clock += 60_000;
+      store.appendReadings([{ device: 'room', point: 'co2', ts: clock, value: 4, quality: 'good' }]);
+      expect(store.readingsBetween(0, NOW + 1, 10).map((r) => r.value)).toEqual([1]); // the energy reading alone
+    } finally {
+      store.close();
+    }
   });
 });
