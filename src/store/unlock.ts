@@ -140,15 +140,22 @@ function verifyOnCopy(path: string, cipher: StoreCipher, key: Buffer): void {
   }
 }
 
-export function connect(path: string, cipher: StoreCipher, key: Buffer, readonly: boolean): Database.Database {
+/**
+ * A keyed connection. A writing connection holds the database locked for its lifetime (locking_mode
+ * EXCLUSIVE, set before its first read, so that the write-ahead log's index lives in the process's memory:
+ * no `-shm` file for the kernel to write back to flash after every commit). Local tools read such a store
+ * through a snapshot (live-read.ts). `busyTimeoutMs`: how long a lock held elsewhere is waited for.
+ */
+export function connect(path: string, cipher: StoreCipher, key: Buffer, readonly: boolean, busyTimeoutMs = BUSY_TIMEOUT_MS): Database.Database {
   let db: Database.Database;
   try {
-    db = new Database(path, { readonly, fileMustExist: true, timeout: BUSY_TIMEOUT_MS });
+    db = new Database(path, { readonly, fileMustExist: true, timeout: busyTimeoutMs });
   } catch (e) {
     throw storeError('open', path, e);
   }
   try {
     applyKey(db, cipher, key);
+    if (!readonly) db.pragma('locking_mode = EXCLUSIVE');
     db.prepare('SELECT count(*) FROM sqlite_schema').get();
     return db;
   } catch (e) {

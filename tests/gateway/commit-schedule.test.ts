@@ -13,7 +13,8 @@ import { silentLogger } from '../../src/core/logger.js';
 import { Gateway } from '../../src/gateway/gateway.js';
 import { loadProfiles } from '../../src/profiles/index.js';
 import { startModbusTcpSimulator, type ModbusTcpSimulator } from '../../src/sim/modbus-tcp.js';
-import { Store } from '../../src/store/store.js';
+import { readExistingKey } from '../../src/store/keyfile.js';
+import { openForReading } from '../../src/store/live-read.js';
 
 const profiles = loadProfiles();
 let dir: string;
@@ -50,13 +51,15 @@ async function until(what: string, done: () => boolean, ms = 20_000): Promise<vo
   }
 }
 
-/** Raw readings committed so far, read through a second connection as a local tool would. */
+/** Raw readings committed so far, read as a local tool would (the running gateway holds the store: a snapshot). */
 function committedReadings(config: ReturnType<typeof site>): number {
-  const store = Store.open({ path: config.store.path, keyFile: config.store.keyFile, logger: silentLogger() });
+  const key = readExistingKey(config.store.keyFile);
+  const reader = openForReading(config.store.path, 'chacha20', key);
   try {
-    return store.readingCount();
+    return (reader.db.prepare('SELECT coalesce(sum(n), 0) AS n FROM raw_batches').get() as { n: number }).n;
   } finally {
-    store.close();
+    reader.close();
+    key.fill(0);
   }
 }
 

@@ -7,6 +7,7 @@ import { policySchema } from '../../src/config/schema.js';
 import { dayIn, LEDGER_KEEP_DAYS } from '../../src/core/ledger.js';
 import type { WindowSummary } from '../../src/core/types.js';
 import { windowLedger } from '../../src/gateway/ledger-figures.js';
+import { snapshotCopy } from '../../src/store/live-read.js';
 import { Store } from '../../src/store/store.js';
 import { makeTempDir, removeTempDirs } from './helpers.js';
 
@@ -33,7 +34,8 @@ function openStore(now: () => number) {
 
 /** What another process sees on disk: only what was committed (a day's counters, and its points apart). */
 function committedDays(path: string): { day: string; figures: string }[] {
-  const db = new Database(path, { readonly: true });
+  // The store holds its database locked: read a snapshot, as `passerelle report` does.
+  const db = new Database(snapshotCopy(path, makeTempDir()), { readonly: true });
   try {
     const rows = db.prepare('SELECT l.day, l.figures, p.points FROM ledger l LEFT JOIN ledger_points p USING (day) ORDER BY day').all() as {
       day: string;

@@ -87,17 +87,18 @@ async function keyFileFinding(storePath: string, keyFile: string): Promise<Findi
 async function quickCheck(path: string, keyFile: string, cipher: 'chacha20' | 'sqlcipher'): Promise<Finding[]> {
   if (!existsSync(path) || !existsSync(keyFile)) return [pass('store.quick-check', 'no store yet (created on first start)')];
   const { readExistingKey } = await import('../../store/keyfile.js');
-  const { connect } = await import('../../store/unlock.js');
+  const { openForReading } = await import('../../store/live-read.js');
   const key = readExistingKey(keyFile);
   try {
-    const db = connect(path, cipher, key, true);
+    const reader = openForReading(path, cipher, key);
     try {
-      const rows = db.pragma('quick_check(5)') as { quick_check: string }[];
+      const rows = reader.db.pragma('quick_check(5)') as { quick_check: string }[];
       const result = rows.map((r) => r.quick_check);
-      if (result.length === 1 && result[0] === 'ok') return [pass('store.quick-check', `${path}: quick_check ok`)];
-      return [fail('store.quick-check', `${path}: ${result.join('; ')}`, 'stop the gateway, keep a copy of the store file, and see docs/store.md (recovery)')];
+      const what = reader.snapshot ? `${path} (a snapshot: the gateway is running)` : path;
+      if (result.length === 1 && result[0] === 'ok') return [pass('store.quick-check', `${what}: quick_check ok`)];
+      return [fail('store.quick-check', `${what}: ${result.join('; ')}`, 'stop the gateway, keep a copy of the store file, and see docs/store.md (recovery)')];
     } finally {
-      db.close();
+      reader.close();
     }
   } finally {
     key.fill(0);
