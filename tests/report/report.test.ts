@@ -7,6 +7,8 @@ import { checkReportSpan, parseReportDate, reportCommand } from '../../src/cli/c
 import { emptyFigures, mergeFigures, type LedgerDay } from '../../src/core/ledger.js';
 import { reportFigures } from '../../src/report/figures.js';
 import { reportHtml } from '../../src/report/html.js';
+import { runCli } from '../cli/cli.js';
+import { startLiveWriter } from '../store/fixtures/start-live-writer.js';
 
 const day = (d: string, delta: Parameters<typeof mergeFigures>[1]): LedgerDay => ({ day: d, ...mergeFigures(emptyFigures(), delta) });
 
@@ -64,6 +66,22 @@ describe('the transparency report', () => {
       await expect(reportCommand({ config: file, from: '2026-01-01', to: '2026-01-31' })).rejects.toMatchObject({ code: 'E_REPORT_NO_STORE' });
       expect(existsSync(join(dir, 'data'))).toBe(false);
     } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('reads the ledger of a store a running gateway holds, through the CLI (a snapshot: it waits for nothing)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'passerelle-report-'));
+    const writer = await startLiveWriter(dir);
+    try {
+      const file = join(dir, 'site.yaml');
+      writeFileSync(file, `site: { id: s1, name: S, timezone: Europe/Paris }\ngateway: { id: g1 }\nstore: { path: ${dir}/store.db, keyFile: ${dir}/store.key }\n`);
+      const result = await runCli(['report', '--config', file, '--from', '2026-03-02', '--to', '2026-03-02', '--json']);
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+      expect(JSON.parse(result.stdout).totals.readingsKept).toBeGreaterThan(0);
+    } finally {
+      await writer.stop();
       rmSync(dir, { recursive: true, force: true });
     }
   });

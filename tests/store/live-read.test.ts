@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,30 +6,10 @@ import { readLedger } from '../../src/store/ledger-reader.js';
 import { openForReading } from '../../src/store/live-read.js';
 import { readExistingKey } from '../../src/store/keyfile.js';
 import { Store } from '../../src/store/store.js';
+import { startLiveWriter as startWriter } from './fixtures/start-live-writer.js';
 import { makeTempDir, removeTempDirs } from './helpers.js';
 
 afterEach(removeTempDirs);
-
-const ROOT = join(import.meta.dirname, '../..');
-
-/** The writer in another process, as `passerelle run` is to `passerelle report`. */
-async function startWriter(dir: string) {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'tests/store/fixtures/live-writer.ts'), dir], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-  await new Promise<void>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`writer exited with ${code}`)));
-    const poll = setInterval(() => out.includes('ready') && (clearInterval(poll), resolve()), 20);
-  });
-  return {
-    stop: async () => {
-      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-      child.kill('SIGTERM');
-      await exited;
-      return Number(/windows (\d+)/.exec(out)?.[1]);
-    },
-  };
-}
 
 const ledgerWindows = (dir: string): number =>
   readLedger({ path: join(dir, 'store.db'), keyFile: join(dir, 'store.key'), cipher: 'chacha20' }, '2026-03-02', '2026-03-02').days[0]?.windows ?? 0;
