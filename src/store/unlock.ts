@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3-multiple-ciphers';
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, fchmodSync, readSync, copyFileSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
+import { closeSync, constants, fchmodSync, readSync, copyFileSync, existsSync, mkdirSync, openSync, statSync, unlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { PasserelleError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
@@ -35,6 +35,7 @@ export function unlock(path: string, source: KeySource, cipher: StoreCipher, log
   try {
     ensureDatabaseFile(path, logger);
     verifyKey(path, cipher, key);
+    removeStaleIndex(path);
     return connect(path, cipher, key, false);
   } finally {
     key.fill(0);
@@ -166,6 +167,20 @@ export function connect(path: string, cipher: StoreCipher, key: Buffer, readonly
       `cannot open ${path}: wrong key or not a Passerelle database (check store.keyFile and store.cipher ` +
         `"${cipher}"; the file was left untouched)`,
     );
+  }
+}
+
+/**
+ * The writing connection keeps the log's index in memory (see connect), so a `-shm` file beside the
+ * store is stale: left by the read-only key check after a crash (it rebuilt the index there) or by an
+ * older version. Removed (unlink never follows a link) so that no index file outlives its use; a
+ * local tool that still maps it keeps its own mapping, and the gateway never reads it.
+ */
+function removeStaleIndex(path: string): void {
+  try {
+    unlinkSync(`${path}-shm`);
+  } catch (e) {
+    if ((e as { code?: unknown }).code !== 'ENOENT') throw storeError('open', path, e);
   }
 }
 
