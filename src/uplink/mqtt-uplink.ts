@@ -253,6 +253,9 @@ export class MqttUplink {
       keepalive: 30,
       resubscribe: false,
       queueQoSZero: false,
+      // mqtt-packet's default pre-builds 65 536 two-byte buffers (about 8 MB of heap) to write packet ids
+      // and lengths; a gateway writes a few packets a minute and builds those two bytes when it does.
+      writeCache: false,
       will: { topic: this.state, payload: Buffer.from('offline'), qos: 1, retain: true },
       // MQTT 5: the broker must not send larger packets; a 3.1.1 broker is held to it by guardPacketSize.
       ...(protocolVersion === 5 && { properties: { maximumPacketSize: MAX_INCOMING_PACKET_BYTES } }),
