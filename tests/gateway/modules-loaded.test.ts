@@ -2,7 +2,8 @@
  * Issue 11 item 3: a running gateway holds only the code it uses. A module once loaded stays in memory for
  * as long as the process runs, so `passerelle run` on a plain Modbus TCP site must never load the other
  * commands, the demo, the simulators, the parts that are not configured (status page, bridge, remote
- * config, Node-RED), nor mqtt-packet's table of 65 536 pre-built number buffers (about 8 MB of heap).
+ * config, Node-RED), nor mqtt-packet's table of 65 536 pre-built number buffers (about 8 MB of heap), and
+ * creates no Intl.DateTimeFormat (ICU's data: about 8 MB of RSS) where tzdata gives the zone's offsets.
  * Real parts: the CLI in a child process, a Modbus TCP simulator, Mosquitto. An --import hook lists every
  * module the child loads (ESM through a load hook, CommonJS from require.cache) as it exits.
  */
@@ -40,12 +41,17 @@ export async function load(url, context, next) {
     `import { createRequire, register } from 'node:module';
 import { writeFileSync } from 'node:fs';
 register(${JSON.stringify(pathToFileURL(hooks).href)});
+let formatters = 0;
+Intl.DateTimeFormat = new Proxy(Intl.DateTimeFormat, {
+  construct: (target, args) => (formatters++, Reflect.construct(target, args)),
+  apply: (target, self, args) => (formatters++, Reflect.apply(target, self, args)),
+});
 const require = createRequire(${JSON.stringify(join(ROOT, 'package.json'))});
 process.on('exit', () => {
   const cjs = Object.keys(require.cache);
   const numbers = cjs.find((f) => f.endsWith('/mqtt-packet/numbers.js'));
   const cached = numbers ? Object.keys(require.cache[numbers].exports.cache).length : -1;
-  writeFileSync(${JSON.stringify(`${report}.json`)}, JSON.stringify({ cjs, cached }));
+  writeFileSync(${JSON.stringify(`${report}.json`)}, JSON.stringify({ cjs, cached, formatters }));
 });
 `,
   );
@@ -53,7 +59,7 @@ process.on('exit', () => {
 }
 
 describe('passerelle run on a Modbus TCP site', () => {
-  it('loads neither other commands, nor unconfigured parts, nor the MQTT number cache', async () => {
+  it('loads neither other commands, nor unconfigured parts, nor the MQTT number cache, nor ICU date data', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'passerelle-modules-'));
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
     const broker = await startMosquitto();
@@ -91,7 +97,7 @@ policy:
     child.kill('SIGTERM');
     await closed;
 
-    const { cjs, cached } = JSON.parse(await readFile(`${report}.json`, 'utf8')) as { cjs: string[]; cached: number };
+    const { cjs, cached, formatters } = JSON.parse(await readFile(`${report}.json`, 'utf8')) as { cjs: string[]; cached: number; formatters: number };
     const esm = (await readFile(`${report}.esm`, 'utf8')).split('\n');
     const ours = esm
       .filter((u) => u.startsWith(pathToFileURL(join(ROOT, 'src')).href))
@@ -104,5 +110,8 @@ policy:
     for (const name of ['cbor-x', 'aedes', 'node-red', 'bcryptjs', 'csv-parse']) expect(packages.has(name), name).toBe(false);
     expect(packages.has('mqtt-packet')).toBe(true);
     expect(cached).toBe(0);
+    // Window bounds and the ledger's day come from tzdata (Europe/Paris, the default zone): no Intl formatter,
+    // whose ICU data would cost about 8 MB of RSS.
+    expect(formatters).toBe(0);
   }, 90_000);
 });
