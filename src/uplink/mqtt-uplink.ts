@@ -9,12 +9,13 @@
  * publishes awaiting PUBACK on it fail and stay in the outbox; the next connection sends them again
  * under the same id (a duplicate the receiver drops by msg-id, never a loss).
  */
-import { connect, type IClientOptions, type IConnackPacket, type MqttClient } from 'mqtt';
+import type { IClientOptions, IConnackPacket, MqttClient } from 'mqtt';
 import { redactBrokerUrl } from '../core/broker-url.js';
 import { PasserelleError, errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Outbox, OutboxMessage } from '../core/outbox.js';
 import { JitteredBackoff } from './backoff.js';
+import { mqttClient } from './mqtt-connect.js';
 import { brokerHint } from './broker-hints.js';
 import { MAX_INCOMING_PACKET_BYTES, packetSizeGuard } from './packet-guard.js';
 import { TokenBucket } from './token-bucket.js';
@@ -178,7 +179,7 @@ export class MqttUplink {
 
   /** One connection attempt with a fresh client; `firstAttempt` resolves start() once it is decided. */
   private connectOnce(firstAttempt?: () => void): void {
-    const client = connect(this.opts.url, this.clientOptions(this.protocolVersion));
+    const client = mqttClient(this.opts.url, this.clientOptions(this.protocolVersion));
     this.client = client;
     this.guardPacketSize(client);
     let fallBack = false;
