@@ -16,6 +16,8 @@ const MAX_TZIF_BYTES = 256 * 1024;
 
 /** Europe/Paris, America/Argentina/Buenos_Aires, Etc/GMT+1, UTC: never a path out of the folder. */
 const ZONE_NAME = /^[A-Za-z][A-Za-z0-9_+-]*(?:\/[A-Za-z][A-Za-z0-9_+-]*)*$/;
+/** Files of the folder that are no IANA zone name (Intl refuses them): copies under posix/ and right/, and the like. */
+const NOT_ZONES = /^(?:posix|right)\/|^(?:Factory|posixrules|localtime)$/;
 
 export interface ZoneTable {
   /** Transition instants, ms since the epoch, ascending. */
@@ -30,7 +32,7 @@ export interface ZoneTable {
 
 /** The zone's table from `dir`, or undefined when the name, the file or its content does not serve. */
 export function readZoneTable(zone: string, dir: string = ZONEINFO_DIR): ZoneTable | undefined {
-  if (!ZONE_NAME.test(zone)) return undefined;
+  if (!ZONE_NAME.test(zone) || NOT_ZONES.test(zone)) return undefined;
   const bytes = readSmallFile(join(dir, zone));
   return bytes && parseTzif(bytes);
 }

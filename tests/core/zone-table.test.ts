@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseTzif, readZoneTable, tableOffset, ZONEINFO_DIR } from '../../src/core/zone-table.js';
+import { isKnownTimeZone, parseTzif, readZoneTable, tableOffset, ZONEINFO_DIR } from '../../src/core/zone-table.js';
 import { dayIn } from '../../src/core/ledger.js';
 
 /** The reference: Intl's wall clock in the zone, to the second, minus UTC. */
@@ -49,6 +49,12 @@ describe('zone tables from tzdata', () => {
 
   it('refuse names that leave the folder, unknown zones and files that are not TZif', () => {
     for (const name of ['../etc/passwd', 'Europe/../../etc/passwd', '/etc/passwd', 'Europe//Paris', '', 'Nowhere/Atlantis']) expect(readZoneTable(name), name).toBeUndefined();
+    // TZif files that are no IANA name, which Intl refuses: the config refuses them as before.
+    for (const name of ['posix/Europe/Paris', 'right/Europe/Paris', 'Factory', 'posixrules']) {
+      expect(readZoneTable(name), name).toBeUndefined();
+      expect(isKnownTimeZone(name), name).toBe(false);
+    }
+    expect(isKnownTimeZone('Europe/Paris')).toBe(true);
     const dir = mkdtempSync(join(tmpdir(), 'passerelle-zone-'));
     writeFileSync(join(dir, 'Bad'), 'not a zone file at all, but long enough to hold a header of 44 bytes');
     expect(readZoneTable('Bad', dir)).toBeUndefined();
