@@ -8,17 +8,30 @@ import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { errorMessage, isPasserelleError } from '../core/errors.js';
 import { addSerialSimulateOptions } from './commands/simulate-options.js';
-import { registerDecodeCommand } from './commands/decode.js';
 import { CliExit } from './load-site.js';
 import { ConfigRejected } from '../gateway/load-site.js';
-import { registerPlanCommand } from './commands/plan.js';
-import { registerReadCommand } from './commands/read.js';
-import { registerScanCommand } from './commands/scan.js';
-import { registerPortsCommand } from './commands/ports.js';
-import { registerFleetCommands } from './commands/fleet-commands.js';
-import { registerProfileCommands } from './commands/profile.js';
-import { registerDoctorCommand } from './commands/doctor.js';
-import { registerReportCommand } from './commands/report.js';
+
+/**
+ * The commands registered from their own modules, which import what their actions use (decoders, the
+ * planner, the doctor's checks...). A gateway (`passerelle run`) neither shows nor runs them: it does not
+ * load them, and keeps that code out of its memory for as long as it runs.
+ */
+const others = process.argv[2] === 'run' ? undefined : await loadOtherCommands();
+
+async function loadOtherCommands() {
+  const [decode, plan, read, scan, ports, fleet, profile, doctor, report] = await Promise.all([
+    import('./commands/decode.js'),
+    import('./commands/plan.js'),
+    import('./commands/read.js'),
+    import('./commands/scan.js'),
+    import('./commands/ports.js'),
+    import('./commands/fleet-commands.js'),
+    import('./commands/profile.js'),
+    import('./commands/doctor.js'),
+    import('./commands/report.js'),
+  ]);
+  return { ...decode, ...plan, ...read, ...scan, ...ports, ...fleet, ...profile, ...doctor, ...report };
+}
 
 const logLevel = () =>
   new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info');
@@ -67,7 +80,7 @@ addSerialSimulateOptions(
     .addOption(logLevel()),
 ).action(async (o) => (await import('./commands/simulate.js')).simulateCommand(o));
 
-registerDecodeCommand(program);
+others?.registerDecodeCommand(program);
 
 program
   .command('demo')
@@ -76,13 +89,13 @@ program
   .addOption(logLevel().default('warn'))
   .action(async (o: { config: string; logLevel: string }) => (await import('../demo/demo.js')).demoCommand(o.config, o.logLevel));
 
-registerPlanCommand(program);
-registerScanCommand(program);
-registerReadCommand(program);
-registerPortsCommand(program);
-registerFleetCommands(program);
-registerProfileCommands(program);
-registerDoctorCommand(program);
+others?.registerPlanCommand(program);
+others?.registerScanCommand(program);
+others?.registerReadCommand(program);
+others?.registerPortsCommand(program);
+others?.registerFleetCommands(program);
+others?.registerProfileCommands(program);
+others?.registerDoctorCommand(program);
 
 const nodered = program.command('nodered').description('the Node-RED editor on this gateway (docs/node-red.md)');
 nodered
@@ -96,7 +109,7 @@ nodered
   .description('root step of passerelle-nodered.service: write what the flows user needs (exit 0 start, 1 nothing to start, 255 refused)')
   .option('-c, --config <file>', 'site configuration (YAML)', '/etc/passerelle/site.yaml')
   .action(async (o: { config: string }) => (await import('./commands/nodered.js')).noderedPrepareCommand(o));
-registerReportCommand(program);
+others?.registerReportCommand(program);
 
 const keys = program.command('keys').description('manage the store key');
 keys

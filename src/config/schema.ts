@@ -10,6 +10,7 @@ import { SENML_UNITS } from '../core/units.js';
 import { lineDeviceOptionsSchema } from '../drivers/serial/line/schema.js';
 import { mbusDeviceOptionsSchema } from '../drivers/serial/mbus/schema.js';
 import { isValidWindow } from '../core/duration.js';
+import { isKnownTimeZone } from '../core/zone-table.js';
 import { duration, pointQualitySchema } from '../core/schemas.js';
 
 export { duration };
@@ -23,14 +24,7 @@ export const siteSchema = z.strictObject({
   name: z.string().min(1).describe('Human-readable site name'),
   timezone: z
     .string()
-    .refine((tz) => {
-      try {
-        new Intl.DateTimeFormat('en', { timeZone: tz });
-        return true;
-      } catch {
-        return false;
-      }
-    }, 'unknown IANA time zone (e.g. Europe/Paris)')
+    .refine((tz) => isKnownTimeZone(tz), 'unknown IANA time zone (e.g. Europe/Paris)')
     .default('Europe/Paris')
     .describe('IANA time zone; windows align to its wall clock'),
   clock: z

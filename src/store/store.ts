@@ -519,7 +519,13 @@ function configure(db: Database.Database): void {
   // Checkpoint every WAL_CHECKPOINT_PAGES pages: pages rewritten by consecutive commits (the last leaf of
   // a table, its index) are copied into the database once instead of many times; fewer SD card writes.
   db.pragma(`wal_autocheckpoint = ${WAL_CHECKPOINT_PAGES}`);
+  // The page cache holds what a gateway's commits touch (the last pages of each table and index, the
+  // outbox): this build's default, 16 MB, would fill with the pages of retention and recovery scans as a
+  // store grows, and stay in RSS (docs/memory.md).
+  db.pragma(`cache_size = -${PAGE_CACHE_KIB}`);
 }
 
 const PAGE_SIZE = 1024;
+/** SQLite's page cache bound, in KiB (SQLite's own default; 2 048 pages of 1 KiB). */
+export const PAGE_CACHE_KIB = 2048;
 const WAL_CHECKPOINT_PAGES = 4000;

@@ -9,12 +9,13 @@
  * publishes awaiting PUBACK on it fail and stay in the outbox; the next connection sends them again
  * under the same id (a duplicate the receiver drops by msg-id, never a loss).
  */
-import { connect, type IClientOptions, type IConnackPacket, type MqttClient } from 'mqtt';
+import type { IClientOptions, IConnackPacket, MqttClient } from 'mqtt';
 import { redactBrokerUrl } from '../core/broker-url.js';
 import { PasserelleError, errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Outbox, OutboxMessage } from '../core/outbox.js';
 import { JitteredBackoff } from './backoff.js';
+import { mqttClient } from './mqtt-connect.js';
 import { brokerHint } from './broker-hints.js';
 import { MAX_INCOMING_PACKET_BYTES, packetSizeGuard } from './packet-guard.js';
 import { TokenBucket } from './token-bucket.js';
@@ -178,7 +179,7 @@ export class MqttUplink {
 
   /** One connection attempt with a fresh client; `firstAttempt` resolves start() once it is decided. */
   private connectOnce(firstAttempt?: () => void): void {
-    const client = connect(this.opts.url, this.clientOptions(this.protocolVersion));
+    const client = mqttClient(this.opts.url, this.clientOptions(this.protocolVersion));
     this.client = client;
     this.guardPacketSize(client);
     let fallBack = false;
@@ -253,6 +254,9 @@ export class MqttUplink {
       keepalive: 30,
       resubscribe: false,
       queueQoSZero: false,
+      // mqtt-packet's default pre-builds 65 536 two-byte buffers (about 8 MB of heap) to write packet ids
+      // and lengths; a gateway writes a few packets a minute and builds those two bytes when it does.
+      writeCache: false,
       will: { topic: this.state, payload: Buffer.from('offline'), qos: 1, retain: true },
       // MQTT 5: the broker must not send larger packets; a 3.1.1 broker is held to it by guardPacketSize.
       ...(protocolVersion === 5 && { properties: { maximumPacketSize: MAX_INCOMING_PACKET_BYTES } }),
