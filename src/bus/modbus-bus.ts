@@ -17,7 +17,9 @@
 import { performance } from 'node:perf_hooks';
 import { PasserelleError, errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { ModbusClient, ModbusFailure, classifyError, describeEndpoint, type Endpoint, type ReadFunction, type WriteRequest } from './modbus-client.js';
+import { ModbusClient, classifyError } from './modbus-client.js';
+import { ModbusFailure, describeEndpoint, type Endpoint, type ModbusConnection, type ReadFunction, type WriteRequest } from './modbus-failure.js';
+import { ModbusTcpClient } from './tcp-client.js';
 import { countFailure, emptyUnitStats, type UnitStats } from './unit-stats.js';
 import { waitUntil } from './wait-until.js';
 
@@ -34,7 +36,7 @@ export interface BusOptions {
   readonly interFrameMs?: number;
   readonly logger: Logger;
   /** For tests: inject a client factory. */
-  readonly clientFactory?: (e: Endpoint) => ModbusClient;
+  readonly clientFactory?: (e: Endpoint) => ModbusConnection;
 }
 
 export interface ReadOptions {
@@ -48,7 +50,7 @@ interface Job {
   readonly unit: number;
   readonly priority: Priority;
   readonly retries: number;
-  readonly run: (client: ModbusClient) => Promise<unknown>;
+  readonly run: (client: ModbusConnection) => Promise<unknown>;
   readonly resolve: (v: unknown) => void;
   readonly reject: (e: unknown) => void;
 }
@@ -79,7 +81,7 @@ export class ModbusBus {
   private demandStreak = 0;
   private running = false;
   private closed = false;
-  private client: ModbusClient;
+  private client: ModbusConnection;
   private nextConnectAt = 0;
   private reconnectDelay = RECONNECT_MIN_MS;
   /** performance.now() before which no request may start (end of the last transaction + t3.5). */
@@ -142,8 +144,8 @@ export class ModbusBus {
     await this.client.close();
   }
 
-  private newClient(): ModbusClient {
-    return (this.opts.clientFactory ?? ((e) => new ModbusClient(e)))(this.opts.endpoint);
+  private newClient(): ModbusConnection {
+    return (this.opts.clientFactory ?? defaultClient)(this.opts.endpoint);
   }
 
   private unitStats(unit: number): UnitStats {
@@ -152,7 +154,7 @@ export class ModbusBus {
     return s;
   }
 
-  private enqueue<T>(unit: number, priority: Priority, retries: number, run: (c: ModbusClient) => Promise<T>): Promise<T> {
+  private enqueue<T>(unit: number, priority: Priority, retries: number, run: (c: ModbusConnection) => Promise<T>): Promise<T> {
     if (this.closed) return Promise.reject(new PasserelleError('E_BUS_CLOSED', `bus ${this.id} is closed`));
     if (this.demand.length + this.routine.length >= this.maxQueue) return Promise.reject(this.overflow());
     return new Promise<T>((resolve, reject) => {
@@ -261,3 +263,6 @@ export class ModbusBus {
     this.client = this.newClient();
   }
 }
+
+/** Our own client on TCP (tcp-client.ts says why), modbus-serial on serial lines. */
+const defaultClient = (e: Endpoint): ModbusConnection => (e.type === 'tcp' ? new ModbusTcpClient(e) : new ModbusClient(e));

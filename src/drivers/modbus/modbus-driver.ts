@@ -19,7 +19,7 @@ import type { BadReason, Driver, Reading, ReadingSink } from '../../core/types.j
 import type { Logger } from '../../core/logger.js';
 import type { Profile, ProfilePoint } from '../../profiles/schema.js';
 import type { ModbusBus } from '../../bus/modbus-bus.js';
-import { ModbusFailure } from '../../bus/modbus-client.js';
+import { ModbusFailure } from '../../bus/modbus-failure.js';
 import { decodePoint } from './codec.js';
 import { dueAt, duePoints, nextTick, planDevice, pointWidth, pollGroups, type DevicePlan, type DeviceRead, type PollGroup } from './device-plan.js';
 import { mergeRanges, splitOnException, type RefusedRange } from './planner.js';
