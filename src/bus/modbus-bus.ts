@@ -46,14 +46,22 @@ export interface ReadOptions {
   readonly retries?: number;
 }
 
+/** A read carries its request (no closure per poll); a write its own `run`. */
 interface Job {
   readonly unit: number;
   readonly priority: Priority;
   readonly retries: number;
-  readonly run: (client: ModbusConnection) => Promise<unknown>;
-  readonly resolve: (v: unknown) => void;
-  readonly reject: (e: unknown) => void;
+  readonly fn: ReadFunction;
+  readonly address: number;
+  readonly count: number;
+  readonly timeoutMs: number;
+  readonly run?: (client: ModbusConnection) => Promise<unknown>;
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
 }
+
+const NO_OPTIONS: ReadOptions = {};
+const unset = (): void => undefined;
 
 const DEMAND_BURST = 4;
 const RECONNECT_MIN_MS = 500;
@@ -106,11 +114,18 @@ export class ModbusBus {
   }
 
   /** A read through the queue; retried (timeouts, CRC) per `options.retries`, else the bus setting. */
-  read(unit: number, fn: ReadFunction, address: number, count: number, options: ReadOptions = {}): Promise<number[]> {
-    const timeout = options.timeoutMs ?? this.opts.timeoutMs;
-    return this.enqueue(unit, options.priority ?? 'routine', options.retries ?? this.opts.retries ?? 0, (c) =>
-      c.read(unit, fn, address, count, timeout),
-    );
+  read(unit: number, fn: ReadFunction, address: number, count: number, options: ReadOptions = NO_OPTIONS): Promise<number[]> {
+    return this.enqueue({
+      unit,
+      priority: options.priority ?? 'routine',
+      retries: options.retries ?? this.opts.retries ?? 0,
+      fn,
+      address,
+      count,
+      timeoutMs: options.timeoutMs ?? this.opts.timeoutMs,
+      resolve: unset,
+      reject: unset,
+    });
   }
 
   /**
@@ -118,10 +133,12 @@ export class ModbusBus {
    * writable; the bus logs every write it sends.
    */
   write(unit: number, request: WriteRequest): Promise<void> {
-    return this.enqueue(unit, 'demand', 0, async (c) => {
+    const run = async (c: ModbusConnection): Promise<void> => {
       this.opts.logger.info({ unit, ...request }, 'modbus write');
       await c.write(unit, request, this.opts.timeoutMs);
-    });
+    };
+    const { timeoutMs } = this.opts;
+    return this.enqueue({ unit, priority: 'demand', retries: 0, fn: 3, address: 0, count: 0, timeoutMs, run, resolve: unset, reject: unset });
   }
 
   stats(): BusStats {
@@ -154,18 +171,14 @@ export class ModbusBus {
     return s;
   }
 
-  private enqueue<T>(unit: number, priority: Priority, retries: number, run: (c: ModbusConnection) => Promise<T>): Promise<T> {
+  private enqueue<T>(job: Job): Promise<T> {
     if (this.closed) return Promise.reject(new PasserelleError('E_BUS_CLOSED', `bus ${this.id} is closed`));
     if (this.demand.length + this.routine.length >= this.maxQueue) return Promise.reject(this.overflow());
     return new Promise<T>((resolve, reject) => {
-      // The bus is idle again the moment a job settles, before its caller resumes.
-      const settle = <A>(f: (a: A) => void) => (a: A) => {
-        this.busySince = undefined;
-        f(a);
-      };
-      const job: Job = { unit, priority, retries, run, resolve: settle(resolve as (v: unknown) => void), reject: settle(reject) };
-      (priority === 'demand' ? this.demand : this.routine).push(job);
-      void this.pump();
+      job.resolve = resolve as (v: unknown) => void;
+      job.reject = reject;
+      (job.priority === 'demand' ? this.demand : this.routine).push(job);
+      if (!this.running) void this.pump();
     });
   }
 
@@ -198,16 +211,21 @@ export class ModbusBus {
     }
   }
 
-  /** One job: its attempts, back to back, each after the line's silence. */
+  /**
+   * One job: its attempts, back to back, each after the line's silence. The bus is idle again the moment
+   * a job settles (busySince cleared), before its caller resumes. No await where nothing is to wait for
+   * (line already silent, link open): each one costs a turn of the microtask queue per request.
+   */
   private async execute(job: Job): Promise<void> {
     const stats = this.unitStats(job.unit);
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.waitForSilence();
-        await this.ensureOpen();
+        if (performance.now() < this.lineFreeAt) await waitUntil(this.lineFreeAt);
+        if (!this.client.isOpen) await this.ensureOpen();
       } catch (err) {
         stats.unavailable++;
         this.counters.failures++;
+        this.busySince = undefined;
         return job.reject(err);
       }
       const startedAt = performance.now();
@@ -215,8 +233,10 @@ export class ModbusBus {
         this.counters.transactions++;
         stats.requests++;
         if (attempt > 0) (stats.retries++, this.counters.retries++);
-        const result = await job.run(this.client);
+        const client = this.client;
+        const result = await (job.run ? job.run(client) : client.read(job.unit, job.fn, job.address, job.count, job.timeoutMs));
         stats.ok++;
+        this.busySince = undefined;
         return job.resolve(result);
       } catch (err) {
         const failure = err instanceof ModbusFailure ? err : classifyError(err);
@@ -224,6 +244,7 @@ export class ModbusBus {
         if (failure.retryableOnLine && attempt < job.retries && !this.closed) continue;
         this.counters.failures++;
         if (failure.reason === 'disconnected') await this.dropConnection();
+        this.busySince = undefined;
         return job.reject(failure);
       } finally {
         this.lineFreeAt = this.endOfTransaction(startedAt) + (this.opts.interFrameMs ?? 0);
@@ -235,10 +256,6 @@ export class ModbusBus {
   private endOfTransaction(startedAt: number): number {
     const lastByte = this.client.lastByteAt;
     return lastByte !== undefined && lastByte >= startedAt ? lastByte : performance.now();
-  }
-
-  private waitForSilence(): Promise<void> {
-    return waitUntil(this.lineFreeAt);
   }
 
   private async ensureOpen(): Promise<void> {
