@@ -13,14 +13,20 @@ const EMPTY = Buffer.alloc(0);
 
 /** A read request ADU (12 bytes). */
 export function readRequest(transaction: number, unit: number, fn: ReadFunction, address: number, count: number): Buffer {
+  // Byte by byte: writeUInt16BE checks its arguments each call, and this runs per request.
   const adu = Buffer.allocUnsafe(12);
-  adu.writeUInt16BE(transaction, 0);
-  adu.writeUInt16BE(0, 2);
-  adu.writeUInt16BE(6, 4);
+  adu[0] = transaction >>> 8;
+  adu[1] = transaction & 0xff;
+  adu[2] = 0;
+  adu[3] = 0;
+  adu[4] = 0;
+  adu[5] = 6;
   adu[6] = unit;
   adu[7] = fn;
-  adu.writeUInt16BE(address, 8);
-  adu.writeUInt16BE(count, 10);
+  adu[8] = address >>> 8;
+  adu[9] = address & 0xff;
+  adu[10] = count >>> 8;
+  adu[11] = count & 0xff;
   return adu;
 }
 

@@ -18,11 +18,14 @@ import { errorMessage } from '../core/errors.js';
 import { MbapReader, isModbusProtocol, readReply, readRequest, transactionOf, writeReply, writeRequest } from './mbap.js';
 import { ModbusFailure, describeEndpoint, type Endpoint, type ModbusConnection, type ReadFunction, type WriteRequest } from './modbus-failure.js';
 
+/** The one transaction in flight; its reply is decoded where it arrives (no extra promise per request). */
 interface Pending {
   readonly transaction: number;
   readonly deadline: number;
-  /** Settles with the ADU answering our transaction, or with a failure. */
-  readonly answer: (adu: Buffer) => void;
+  readonly fn: ReadFunction | WriteRequest['fn'];
+  /** Values asked by a read; -1 for a write. */
+  readonly count: number;
+  readonly resolve: (value: number[] | undefined) => void;
   readonly fail: (failure: ModbusFailure) => void;
 }
 
@@ -75,17 +78,12 @@ export class ModbusTcpClient implements ModbusConnection {
     });
   }
 
-  async read(unit: number, fn: ReadFunction, address: number, count: number, timeoutMs: number): Promise<number[]> {
-    const adu = await this.transact((t) => readRequest(t, unit, fn, address, count), timeoutMs);
-    const reply = readReply(adu, fn, count);
-    if (reply instanceof ModbusFailure) throw reply;
-    return reply;
+  read(unit: number, fn: ReadFunction, address: number, count: number, timeoutMs: number): Promise<number[]> {
+    return this.transact(readRequest(this.nextTransaction(), unit, fn, address, count), fn, count, timeoutMs) as Promise<number[]>;
   }
 
   async write(unit: number, request: WriteRequest, timeoutMs: number): Promise<void> {
-    const adu = await this.transact((t) => writeRequest(t, unit, request), timeoutMs);
-    const failure = writeReply(adu, request.fn);
-    if (failure) throw failure;
+    await this.transact(writeRequest(this.nextTransaction(), unit, request), request.fn, -1, timeoutMs);
   }
 
   close(): Promise<void> {
@@ -102,17 +100,20 @@ export class ModbusTcpClient implements ModbusConnection {
     });
   }
 
-  /** Sends one request and resolves with the ADU that answers it (same transaction id). */
-  private transact(request: (transaction: number) => Buffer, timeoutMs: number): Promise<Buffer> {
+  private nextTransaction(): number {
+    return (this.transaction = (this.transaction + 1) & 0xffff);
+  }
+
+  /** Sends one request ADU (carrying this.transaction) and settles with the decoded reply to it. */
+  private transact(adu: Buffer, fn: Pending['fn'], count: number, timeoutMs: number): Promise<number[] | undefined> {
     const socket = this.socket;
     if (!socket || !this.connected) return Promise.reject(new ModbusFailure('disconnected', `${describeEndpoint(this.endpoint)}: not connected`));
     if (this.pending) return Promise.reject(new ModbusFailure('frame', 'a transaction is already running on this connection', { detail: 'garbled' }));
-    this.transaction = (this.transaction + 1) & 0xffff;
     const transaction = this.transaction;
-    return new Promise<Buffer>((answer, fail) => {
-      this.pending = { transaction, deadline: performance.now() + timeoutMs, answer, fail };
+    return new Promise((resolve, fail) => {
+      this.pending = { transaction, deadline: performance.now() + timeoutMs, fn, count, resolve, fail };
       this.armTimer(timeoutMs);
-      socket.write(request(transaction));
+      socket.write(adu);
     });
   }
 
@@ -143,7 +144,9 @@ export class ModbusTcpClient implements ModbusConnection {
     // Not Modbus, or not our transaction (a late reply to a request that timed out): dropped.
     if (!pending || !isModbusProtocol(adu) || transactionOf(adu) !== pending.transaction) return;
     this.pending = undefined;
-    pending.answer(adu);
+    const reply = pending.count < 0 ? writeReply(adu, pending.fn as WriteRequest['fn']) : readReply(adu, pending.fn as ReadFunction, pending.count);
+    if (reply instanceof ModbusFailure) pending.fail(reply);
+    else pending.resolve(reply);
   }
 
   private settleFailed(failure: ModbusFailure): void {
