@@ -178,7 +178,7 @@ export class ModbusBus {
       job.resolve = resolve as (v: unknown) => void;
       job.reject = reject;
       (job.priority === 'demand' ? this.demand : this.routine).push(job);
-      if (!this.running) void this.pump();
+      this.pump();
     });
   }
 
@@ -196,60 +196,84 @@ export class ModbusBus {
     return job;
   }
 
-  private async pump(): Promise<void> {
-    if (this.running) return;
+  /**
+   * Starts the next job when the line is free. Jobs run as callbacks on the transaction's promise, not as
+   * async functions awaiting each other: each await layer cost a promise and a microtask turn per request.
+   */
+  private pump(): void {
+    if (this.running || this.closed || this.demand.length + this.routine.length === 0) return;
     this.running = true;
-    try {
-      for (let job = this.nextJob(); job && !this.closed; job = this.nextJob()) {
-        this.busySince = performance.now();
-        await this.execute(job);
-        this.busySince = undefined;
-      }
-    } finally {
-      this.busySince = undefined;
-      this.running = false;
-    }
+    // The next job is chosen once the line is silent: a demand queued during the silence still goes first.
+    if (performance.now() < this.lineFreeAt) void waitUntil(this.lineFreeAt).then(() => this.startNext());
+    else this.startNext();
+  }
+
+  private startNext(): void {
+    const job = this.closed ? undefined : this.nextJob();
+    if (!job) return void (this.running = false);
+    this.busySince = performance.now();
+    this.attempt(job, 0);
   }
 
   /**
-   * One job: its attempts, back to back, each after the line's silence. The bus is idle again the moment
-   * a job settles (busySince cleared), before its caller resumes. No await where nothing is to wait for
-   * (line already silent, link open): each one costs a turn of the microtask queue per request.
+   * One attempt of a job, after the line's silence and with the link open. The bus is idle again the
+   * moment a job settles (finish), before its caller resumes.
    */
-  private async execute(job: Job): Promise<void> {
-    const stats = this.unitStats(job.unit);
-    for (let attempt = 0; ; attempt++) {
-      try {
-        if (performance.now() < this.lineFreeAt) await waitUntil(this.lineFreeAt);
-        if (!this.client.isOpen) await this.ensureOpen();
-      } catch (err) {
-        stats.unavailable++;
+  private attempt(job: Job, attempt: number): void {
+    if (performance.now() >= this.lineFreeAt && this.client.isOpen) return this.send(job, attempt);
+    this.prepareLine().then(
+      () => this.send(job, attempt),
+      (err: unknown) => {
+        this.unitStats(job.unit).unavailable++;
         this.counters.failures++;
-        this.busySince = undefined;
-        return job.reject(err);
-      }
-      const startedAt = performance.now();
-      try {
-        this.counters.transactions++;
-        stats.requests++;
-        if (attempt > 0) (stats.retries++, this.counters.retries++);
-        const client = this.client;
-        const result = await (job.run ? job.run(client) : client.read(job.unit, job.fn, job.address, job.count, job.timeoutMs));
+        this.finish(job, false, err);
+      },
+    );
+  }
+
+  private async prepareLine(): Promise<void> {
+    await waitUntil(this.lineFreeAt);
+    await this.ensureOpen();
+  }
+
+  private send(job: Job, attempt: number): void {
+    const stats = this.unitStats(job.unit);
+    const startedAt = performance.now();
+    this.counters.transactions++;
+    stats.requests++;
+    if (attempt > 0) (stats.retries++, this.counters.retries++);
+    const client = this.client;
+    let transaction: Promise<unknown>;
+    try {
+      transaction = job.run ? job.run(client) : client.read(job.unit, job.fn, job.address, job.count, job.timeoutMs);
+    } catch (err) {
+      transaction = Promise.reject(err);
+    }
+    transaction.then(
+      (result) => {
+        this.lineFreeAt = this.endOfTransaction(startedAt) + (this.opts.interFrameMs ?? 0);
         stats.ok++;
-        this.busySince = undefined;
-        return job.resolve(result);
-      } catch (err) {
+        this.finish(job, true, result);
+      },
+      (err: unknown) => {
+        this.lineFreeAt = this.endOfTransaction(startedAt) + (this.opts.interFrameMs ?? 0);
         const failure = err instanceof ModbusFailure ? err : classifyError(err);
         countFailure(stats, failure);
-        if (failure.retryableOnLine && attempt < job.retries && !this.closed) continue;
+        if (failure.retryableOnLine && attempt < job.retries && !this.closed) return this.attempt(job, attempt + 1);
         this.counters.failures++;
-        if (failure.reason === 'disconnected') await this.dropConnection();
-        this.busySince = undefined;
-        return job.reject(failure);
-      } finally {
-        this.lineFreeAt = this.endOfTransaction(startedAt) + (this.opts.interFrameMs ?? 0);
-      }
-    }
+        if (failure.reason !== 'disconnected') return this.finish(job, false, failure);
+        const settle = (): void => this.finish(job, false, failure);
+        this.dropConnection().then(settle, settle);
+      },
+    );
+  }
+
+  private finish(job: Job, ok: boolean, outcome: unknown): void {
+    this.busySince = undefined;
+    this.running = false;
+    if (ok) job.resolve(outcome);
+    else job.reject(outcome);
+    this.pump();
   }
 
   /** The last byte received for this transaction (serial), else now: the silence counts from there. */

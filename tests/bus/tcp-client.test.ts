@@ -131,3 +131,18 @@ const thermostat = profileSchema.parse({
     { name: 'relay', kind: 'coil', address: 0, type: 'bool', class: 'status', sim: { base: 0 } },
   ],
 });
+
+describe('bus scheduling on the silence', () => {
+  it('chooses the next job once the line is silent: a demand queued during the silence goes before a routine read queued earlier', async () => {
+    const { port } = await peer((req, s) => s.write(reply(req, [1, 2])));
+    const bus = new ModbusBus({ id: 't', endpoint: { type: 'tcp', host: '127.0.0.1', port }, timeoutMs: 500, interFrameMs: 300, logger: silentLogger() });
+    closers.push(() => bus.close());
+    await bus.read(1, 3, 0, 2);
+    const order: string[] = [];
+    const routine = bus.read(1, 3, 0, 2).then(() => order.push('routine'));
+    await new Promise((r) => setTimeout(r, 20));
+    const demand = bus.read(1, 3, 0, 2, { priority: 'demand' }).then(() => order.push('demand'));
+    await Promise.all([routine, demand]);
+    expect(order).toEqual(['demand', 'routine']);
+  });
+});
