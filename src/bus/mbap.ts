@@ -58,7 +58,10 @@ export function writeRequest(transaction: number, unit: number, request: WriteRe
 export class MbapReader {
   private pending: Buffer = EMPTY;
 
-  /** Calls onFrame with each complete ADU (a view of bytes never reused); false when the stream is out of sync. */
+  /**
+   * Calls onFrame with each complete ADU, a view valid during the call only (the chunk's buffer may be
+   * reused); false when the stream is out of sync.
+   */
   push(chunk: Buffer, onFrame: (adu: Buffer) => void): boolean {
     let buf = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
     while (buf.length >= MBAP_HEADER) {
@@ -72,7 +75,7 @@ export class MbapReader {
       onFrame(buf.subarray(0, size));
       buf = buf.subarray(size);
     }
-    // A copy when little is kept, so a large chunk is not held alive by a few trailing bytes.
+    // A copy: the chunk's buffer is reused by the next read, and a few trailing bytes never hold a large chunk alive.
     this.pending = buf.length === 0 ? EMPTY : Buffer.from(buf);
     return true;
   }

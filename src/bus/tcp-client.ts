@@ -35,6 +35,8 @@ export class ModbusTcpClient implements ModbusConnection {
   private socket?: Socket;
   private connected = false;
   private readonly reader = new MbapReader();
+  /** Room for a few whole ADUs (260 bytes at most each); a larger burst arrives in several callbacks. */
+  private readonly readBuffer = Buffer.alloc(1024);
   private transaction = 0;
   private pending?: Pending;
   private timer?: NodeJS.Timeout;
@@ -54,7 +56,10 @@ export class ModbusTcpClient implements ModbusConnection {
     const { host, port } = this.endpoint;
     this.reader.reset();
     return new Promise((resolve, reject) => {
-      const socket = connect({ host, port, noDelay: true });
+      // onread: replies land in one reused buffer, handed to us without the stream machinery ('data'
+      // events, a Buffer per chunk); the reader copies only the bytes of an unfinished frame.
+      const onread = { buffer: this.readBuffer, callback: (n: number): boolean => this.receive(socket, this.readBuffer.subarray(0, n)) };
+      const socket: Socket = connect({ host, port, noDelay: true, onread });
       this.socket = socket;
       const timer = setTimeout(() => socket.destroy(new Error(`no connection after ${timeoutMs} ms`)), timeoutMs);
       socket.once('connect', () => {
@@ -62,7 +67,6 @@ export class ModbusTcpClient implements ModbusConnection {
         this.connected = true;
         resolve();
       });
-      socket.on('data', (chunk: Buffer) => this.receive(socket, chunk));
       socket.on('error', (err) => {
         clearTimeout(timer);
         if (!this.connected) reject(new ModbusFailure('disconnected', `cannot open ${describeEndpoint(this.endpoint)}: ${errorMessage(err)}`));
@@ -132,11 +136,12 @@ export class ModbusTcpClient implements ModbusConnection {
     this.timer.unref(); // the socket keeps the process alive while a request waits
   }
 
-  private receive(socket: Socket, chunk: Buffer): void {
-    if (this.reader.push(chunk, this.onFrame)) return;
+  private receive(socket: Socket, chunk: Buffer): boolean {
+    if (this.reader.push(chunk, this.onFrame)) return true;
     this.settleFailed(new ModbusFailure('frame', 'bytes that are no Modbus TCP frame; reconnecting', { detail: 'garbled' }));
     this.connected = false;
     socket.destroy();
+    return false;
   }
 
   private dispatch(adu: Buffer): void {
