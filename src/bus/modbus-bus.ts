@@ -1,5 +1,5 @@
 /**
- * A bus owns one physical line (a serial port or a TCP connection): ONE modbus-serial client shared by
+ * A bus owns one physical line (a serial port or a TCP connection): ONE client (modbus-serial on serial, ours on TCP) shared by
  * every device on the line, and one transaction at a time. Drivers never touch the client: they queue
  * transactions here, so flows never fight over a port.
  *

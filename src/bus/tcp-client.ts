@@ -1,8 +1,9 @@
 /**
  * Our Modbus TCP client (MBAP over node:net), the bus's transport for `type: tcp` lines. modbus-serial
- * stays for serial lines; on TCP it cost about twice the CPU of this client per request (it builds an RTU
- * frame with a CRC for every request, strips it, adds one to every reply and checks it again, through a
- * debug logger and a promise wrapper). Failures classify as the serial client's do:
+ * stays for serial lines. On TCP it cost about 1.5 times the CPU of this client per request (alone, two
+ * reads every 100 ms against the simulator: 0.69-0.81 ms against 0.47-0.49 ms): it builds an RTU frame
+ * with a CRC for every request, strips it, adds one to every reply and checks it again, through a debug
+ * logger and a promise wrapper. Failures classify as the serial client's do:
  *  - no reply to our transaction before the timeout: timeout (silence); a reply under another transaction
  *    id (a late answer to a request that timed out, or a foreign one) is dropped, as the spec asks;
  *  - an exception reply: exception with its code; a reply to another function: frame (garbled); a reply
