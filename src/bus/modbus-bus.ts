@@ -1,5 +1,5 @@
 /**
- * A bus owns one physical line (a serial port or a TCP connection): ONE modbus-serial client shared by
+ * A bus owns one physical line (a serial port or a TCP connection): ONE client (modbus-serial on serial, ours on TCP) shared by
  * every device on the line, and one transaction at a time. Drivers never touch the client: they queue
  * transactions here, so flows never fight over a port.
  *
@@ -17,7 +17,9 @@
 import { performance } from 'node:perf_hooks';
 import { PasserelleError, errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { ModbusClient, ModbusFailure, classifyError, describeEndpoint, type Endpoint, type ReadFunction, type WriteRequest } from './modbus-client.js';
+import { ModbusClient, classifyError } from './modbus-client.js';
+import { ModbusFailure, describeEndpoint, type Endpoint, type ModbusConnection, type ReadFunction, type WriteRequest } from './modbus-failure.js';
+import { ModbusTcpClient } from './tcp-client.js';
 import { countFailure, emptyUnitStats, type UnitStats } from './unit-stats.js';
 import { waitUntil } from './wait-until.js';
 
@@ -34,7 +36,7 @@ export interface BusOptions {
   readonly interFrameMs?: number;
   readonly logger: Logger;
   /** For tests: inject a client factory. */
-  readonly clientFactory?: (e: Endpoint) => ModbusClient;
+  readonly clientFactory?: (e: Endpoint) => ModbusConnection;
 }
 
 export interface ReadOptions {
@@ -44,14 +46,22 @@ export interface ReadOptions {
   readonly retries?: number;
 }
 
+/** A read carries its request (no closure per poll); a write its own `run`. */
 interface Job {
   readonly unit: number;
   readonly priority: Priority;
   readonly retries: number;
-  readonly run: (client: ModbusClient) => Promise<unknown>;
-  readonly resolve: (v: unknown) => void;
-  readonly reject: (e: unknown) => void;
+  readonly fn: ReadFunction;
+  readonly address: number;
+  readonly count: number;
+  readonly timeoutMs: number;
+  readonly run?: (client: ModbusConnection) => Promise<unknown>;
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
 }
+
+const NO_OPTIONS: ReadOptions = {};
+const unset = (): void => undefined;
 
 const DEMAND_BURST = 4;
 const RECONNECT_MIN_MS = 500;
@@ -79,7 +89,7 @@ export class ModbusBus {
   private demandStreak = 0;
   private running = false;
   private closed = false;
-  private client: ModbusClient;
+  private client: ModbusConnection;
   private nextConnectAt = 0;
   private reconnectDelay = RECONNECT_MIN_MS;
   /** performance.now() before which no request may start (end of the last transaction + t3.5). */
@@ -104,11 +114,18 @@ export class ModbusBus {
   }
 
   /** A read through the queue; retried (timeouts, CRC) per `options.retries`, else the bus setting. */
-  read(unit: number, fn: ReadFunction, address: number, count: number, options: ReadOptions = {}): Promise<number[]> {
-    const timeout = options.timeoutMs ?? this.opts.timeoutMs;
-    return this.enqueue(unit, options.priority ?? 'routine', options.retries ?? this.opts.retries ?? 0, (c) =>
-      c.read(unit, fn, address, count, timeout),
-    );
+  read(unit: number, fn: ReadFunction, address: number, count: number, options: ReadOptions = NO_OPTIONS): Promise<number[]> {
+    return this.enqueue({
+      unit,
+      priority: options.priority ?? 'routine',
+      retries: options.retries ?? this.opts.retries ?? 0,
+      fn,
+      address,
+      count,
+      timeoutMs: options.timeoutMs ?? this.opts.timeoutMs,
+      resolve: unset,
+      reject: unset,
+    });
   }
 
   /**
@@ -116,10 +133,12 @@ export class ModbusBus {
    * writable; the bus logs every write it sends.
    */
   write(unit: number, request: WriteRequest): Promise<void> {
-    return this.enqueue(unit, 'demand', 0, async (c) => {
+    const run = async (c: ModbusConnection): Promise<void> => {
       this.opts.logger.info({ unit, ...request }, 'modbus write');
       await c.write(unit, request, this.opts.timeoutMs);
-    });
+    };
+    const { timeoutMs } = this.opts;
+    return this.enqueue({ unit, priority: 'demand', retries: 0, fn: 3, address: 0, count: 0, timeoutMs, run, resolve: unset, reject: unset });
   }
 
   stats(): BusStats {
@@ -142,8 +161,8 @@ export class ModbusBus {
     await this.client.close();
   }
 
-  private newClient(): ModbusClient {
-    return (this.opts.clientFactory ?? ((e) => new ModbusClient(e)))(this.opts.endpoint);
+  private newClient(): ModbusConnection {
+    return (this.opts.clientFactory ?? defaultClient)(this.opts.endpoint);
   }
 
   private unitStats(unit: number): UnitStats {
@@ -152,18 +171,14 @@ export class ModbusBus {
     return s;
   }
 
-  private enqueue<T>(unit: number, priority: Priority, retries: number, run: (c: ModbusClient) => Promise<T>): Promise<T> {
+  private enqueue<T>(job: Job): Promise<T> {
     if (this.closed) return Promise.reject(new PasserelleError('E_BUS_CLOSED', `bus ${this.id} is closed`));
     if (this.demand.length + this.routine.length >= this.maxQueue) return Promise.reject(this.overflow());
     return new Promise<T>((resolve, reject) => {
-      // The bus is idle again the moment a job settles, before its caller resumes.
-      const settle = <A>(f: (a: A) => void) => (a: A) => {
-        this.busySince = undefined;
-        f(a);
-      };
-      const job: Job = { unit, priority, retries, run, resolve: settle(resolve as (v: unknown) => void), reject: settle(reject) };
-      (priority === 'demand' ? this.demand : this.routine).push(job);
-      void this.pump();
+      job.resolve = resolve as (v: unknown) => void;
+      job.reject = reject;
+      (job.priority === 'demand' ? this.demand : this.routine).push(job);
+      this.pump();
     });
   }
 
@@ -181,62 +196,90 @@ export class ModbusBus {
     return job;
   }
 
-  private async pump(): Promise<void> {
-    if (this.running) return;
+  /**
+   * Starts the next job when the line is free. Jobs run as callbacks on the transaction's promise, not as
+   * async functions awaiting each other: each await layer cost a promise and a microtask turn per request.
+   */
+  private pump(): void {
+    if (this.running || this.closed || this.demand.length + this.routine.length === 0) return;
     this.running = true;
-    try {
-      for (let job = this.nextJob(); job && !this.closed; job = this.nextJob()) {
-        this.busySince = performance.now();
-        await this.execute(job);
-        this.busySince = undefined;
-      }
-    } finally {
-      this.busySince = undefined;
-      this.running = false;
-    }
+    // The next job is chosen once the line is silent: a demand queued during the silence still goes first.
+    if (performance.now() < this.lineFreeAt) void waitUntil(this.lineFreeAt).then(() => this.startNext());
+    else this.startNext();
   }
 
-  /** One job: its attempts, back to back, each after the line's silence. */
-  private async execute(job: Job): Promise<void> {
-    const stats = this.unitStats(job.unit);
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await this.waitForSilence();
-        await this.ensureOpen();
-      } catch (err) {
-        stats.unavailable++;
+  private startNext(): void {
+    const job = this.closed ? undefined : this.nextJob();
+    if (!job) return void (this.running = false);
+    this.busySince = performance.now();
+    this.attempt(job, 0);
+  }
+
+  /**
+   * One attempt of a job, after the line's silence and with the link open. The bus is idle again the
+   * moment a job settles (finish), before its caller resumes.
+   */
+  private attempt(job: Job, attempt: number): void {
+    if (performance.now() >= this.lineFreeAt && this.client.isOpen) return this.send(job, attempt);
+    this.prepareLine().then(
+      () => this.send(job, attempt),
+      (err: unknown) => {
+        this.unitStats(job.unit).unavailable++;
         this.counters.failures++;
-        return job.reject(err);
-      }
-      const startedAt = performance.now();
-      try {
-        this.counters.transactions++;
-        stats.requests++;
-        if (attempt > 0) (stats.retries++, this.counters.retries++);
-        const result = await job.run(this.client);
+        this.finish(job, false, err);
+      },
+    );
+  }
+
+  private async prepareLine(): Promise<void> {
+    await waitUntil(this.lineFreeAt);
+    await this.ensureOpen();
+  }
+
+  private send(job: Job, attempt: number): void {
+    const stats = this.unitStats(job.unit);
+    const startedAt = performance.now();
+    this.counters.transactions++;
+    stats.requests++;
+    if (attempt > 0) (stats.retries++, this.counters.retries++);
+    const client = this.client;
+    let transaction: Promise<unknown>;
+    try {
+      transaction = job.run ? job.run(client) : client.read(job.unit, job.fn, job.address, job.count, job.timeoutMs);
+    } catch (err) {
+      transaction = Promise.reject(err);
+    }
+    transaction.then(
+      (result) => {
+        this.lineFreeAt = this.endOfTransaction(startedAt) + (this.opts.interFrameMs ?? 0);
         stats.ok++;
-        return job.resolve(result);
-      } catch (err) {
+        this.finish(job, true, result);
+      },
+      (err: unknown) => {
+        this.lineFreeAt = this.endOfTransaction(startedAt) + (this.opts.interFrameMs ?? 0);
         const failure = err instanceof ModbusFailure ? err : classifyError(err);
         countFailure(stats, failure);
-        if (failure.retryableOnLine && attempt < job.retries && !this.closed) continue;
+        if (failure.retryableOnLine && attempt < job.retries && !this.closed) return this.attempt(job, attempt + 1);
         this.counters.failures++;
-        if (failure.reason === 'disconnected') await this.dropConnection();
-        return job.reject(failure);
-      } finally {
-        this.lineFreeAt = this.endOfTransaction(startedAt) + (this.opts.interFrameMs ?? 0);
-      }
-    }
+        if (failure.reason !== 'disconnected') return this.finish(job, false, failure);
+        const settle = (): void => this.finish(job, false, failure);
+        this.dropConnection().then(settle, settle);
+      },
+    );
+  }
+
+  private finish(job: Job, ok: boolean, outcome: unknown): void {
+    this.busySince = undefined;
+    this.running = false;
+    if (ok) job.resolve(outcome);
+    else job.reject(outcome);
+    this.pump();
   }
 
   /** The last byte received for this transaction (serial), else now: the silence counts from there. */
   private endOfTransaction(startedAt: number): number {
     const lastByte = this.client.lastByteAt;
     return lastByte !== undefined && lastByte >= startedAt ? lastByte : performance.now();
-  }
-
-  private waitForSilence(): Promise<void> {
-    return waitUntil(this.lineFreeAt);
   }
 
   private async ensureOpen(): Promise<void> {
@@ -261,3 +304,6 @@ export class ModbusBus {
     this.client = this.newClient();
   }
 }
+
+/** Our own client on TCP (tcp-client.ts says why), modbus-serial on serial lines. */
+const defaultClient = (e: Endpoint): ModbusConnection => (e.type === 'tcp' ? new ModbusTcpClient(e) : new ModbusClient(e));

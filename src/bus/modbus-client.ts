@@ -4,52 +4,16 @@
  * the quality marks never parse error strings.
  */
 import modbusSerial from 'modbus-serial';
-import { PasserelleError, errorMessage } from '../core/errors.js';
+import { errorMessage } from '../core/errors.js';
+import { ModbusFailure, describeEndpoint, type Endpoint, type ModbusConnection, type ReadFunction, type WriteRequest } from './modbus-failure.js';
 import { RtuLinePort, type Reception } from './rtu-line-port.js';
 
 // modbus-serial is CommonJS: its module.exports is the client class itself.
 const ModbusRTU = modbusSerial as unknown as typeof modbusSerial.default;
 type ModbusRTU = InstanceType<typeof ModbusRTU>;
 
-export type ReadFunction = 1 | 2 | 3 | 4;
-
-/**
- * timeout: nothing came back (silence). frame: something came back that is not a usable reply
- * (detail 'short': a reply cut off; 'garbled': bytes that are no reply). crc: a whole reply, bad CRC.
- */
-export type FailureReason = 'timeout' | 'exception' | 'crc' | 'frame' | 'disconnected';
-export type FailureDetail = 'silence' | 'short' | 'garbled';
-
-export class ModbusFailure extends PasserelleError {
-  readonly exceptionCode?: number;
-  readonly detail?: FailureDetail;
-  /** The transaction ran until the timeout (what a sick device costs the line). */
-  readonly timedOut: boolean;
-
-  constructor(
-    readonly reason: FailureReason,
-    message: string,
-    extra: { exceptionCode?: number; detail?: FailureDetail; code?: string; timedOut?: boolean } = {},
-  ) {
-    super(extra.code ?? `E_MODBUS_${reason.toUpperCase()}`, message, reason !== 'exception');
-    this.exceptionCode = extra.exceptionCode;
-    this.detail = extra.detail;
-    this.timedOut = extra.timedOut ?? reason === 'timeout';
-  }
-
-  /** A failure a retry of the same request may cure: nothing or nothing usable came back. */
-  get retryableOnLine(): boolean {
-    return this.reason === 'timeout' || this.reason === 'crc' || this.reason === 'frame';
-  }
-}
-
-export type Endpoint =
-  | { type: 'tcp'; host: string; port: number }
-  | { type: 'serial'; port: string; baud: number; parity: 'none' | 'even' | 'odd'; dataBits: 7 | 8; stopBits: 1 | 2 };
-
-export function describeEndpoint(e: Endpoint): string {
-  return e.type === 'tcp' ? `${e.host}:${e.port}` : `${e.port} @ ${e.baud} ${e.dataBits}${e.parity[0]!.toUpperCase()}${e.stopBits}`;
-}
+export { ModbusFailure, describeEndpoint } from './modbus-failure.js';
+export type { Endpoint, FailureDetail, FailureReason, ModbusConnection, ReadFunction, WriteRequest } from './modbus-failure.js';
 
 /**
  * Maps a modbus-serial error to a reason. `reception` (serial only) tells a silence from a short or
@@ -76,12 +40,8 @@ export function classifyError(err: unknown, reception?: Reception): ModbusFailur
   return new ModbusFailure('frame', msg, { detail: 'garbled' });
 }
 
-/** A write request; only write.ts builds these (see there for the safety rules). */
-export type WriteRequest =
-  | { readonly fn: 5; readonly address: number; readonly value: boolean }
-  | { readonly fn: 6 | 16; readonly address: number; readonly values: readonly number[] };
-
-export class ModbusClient {
+/** The modbus-serial client: serial lines (RTU), and TCP when a caller asks for it (tcp-client.ts is the bus's TCP default). */
+export class ModbusClient implements ModbusConnection {
   private readonly port?: RtuLinePort;
   private readonly client: ModbusRTU;
 

@@ -4,7 +4,7 @@
  * `timeouts` counts the outcomes that ran to the timeout (silence, and short or garbled replies cut off by
  * it): they are what a sick device costs the line. `retries` counts requests that were retries.
  */
-import type { ModbusFailure } from './modbus-client.js';
+import type { ModbusFailure } from './modbus-failure.js';
 
 export interface UnitStats {
   requests: number;

@@ -68,6 +68,11 @@ export class Aggregator {
   private closedBefore = -Infinity;
   /** Readings at or after this instant are too far ahead (known once close() has run). */
   private horizon = Infinity;
+  /** The closedBefore the horizon was computed from. */
+  private horizonFrom = NaN;
+  /** Bounds of the window close() last saw `now` in: a window's bounds cost Intl calls, a tick reuses them. */
+  private currentStart = NaN;
+  private currentEnd = NaN;
   private counts = { windowsClosed: 0, late: 0, ahead: 0, unknownPoints: 0, badTimestamps: 0 };
 
   constructor(private readonly opts: AggregatorOptions) {
@@ -88,8 +93,15 @@ export class Aggregator {
 
   /** Finalises every window whose end <= now, oldest first. Call it with `Date.now() - grace`. */
   close(now: number): WindowSummary[] {
-    this.closedBefore = Math.max(this.closedBefore, windowStart(now, this.opts.windowMs, this.opts.timeZone));
-    this.horizon = this.endAfterWindows(this.closedBefore, MAX_OPEN_WINDOWS);
+    if (!(now >= this.currentStart && now < this.currentEnd)) {
+      this.currentStart = windowStart(now, this.opts.windowMs, this.opts.timeZone);
+      this.currentEnd = windowEnd(this.currentStart, this.opts.windowMs, this.opts.timeZone);
+    }
+    this.closedBefore = Math.max(this.closedBefore, this.currentStart);
+    if (this.closedBefore !== this.horizonFrom) {
+      this.horizon = this.endAfterWindows(this.closedBefore, MAX_OPEN_WINDOWS);
+      this.horizonFrom = this.closedBefore;
+    }
     const done: WindowSummary[] = [];
     while (this.open[0] && this.open[0].end <= now) done.push(this.summarise(this.open.shift()!));
     this.evictBeyondHorizon();

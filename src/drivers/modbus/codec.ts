@@ -45,12 +45,12 @@ function reorder(bytes: readonly [number, number, number, number], order: WordOr
   }
 }
 
-function checkWords(words: readonly number[], type: ValueType): void {
+function checkWords(words: readonly number[], type: ValueType, offset: number): void {
   const needed = registersFor(type);
-  if (words.length < needed) {
-    throw new PasserelleError('E_DECODE_LENGTH', `a ${type} value needs ${needed} register(s), got ${words.length}`);
+  if (words.length - offset < needed) {
+    throw new PasserelleError('E_DECODE_LENGTH', `a ${type} value needs ${needed} register(s), got ${Math.max(0, words.length - offset)}`);
   }
-  for (let i = 0; i < needed; i++) {
+  for (let i = offset; i < offset + needed; i++) {
     const w = words[i]!;
     if (!Number.isInteger(w) || w < 0 || w > 0xffff) {
       throw new PasserelleError('E_DECODE_WORD', `register value ${w} is not a 16-bit word`);
@@ -66,24 +66,36 @@ function word16(word: number, order: WordOrder): number {
 /** One scratch view for every 32-bit decode (synchronous, so never shared by two calls): no allocation per value. */
 const SCRATCH32 = new DataView(new ArrayBuffer(4));
 
-function view32(words: readonly number[], order: WordOrder): DataView {
-  const w0 = words[0]!;
-  const w1 = words[1]!;
-  const canonical = reorder([w0 >>> 8, w0 & 0xff, w1 >>> 8, w1 & 0xff], order);
-  for (let i = 0; i < 4; i++) SCRATCH32.setUint8(i, canonical[i]!);
+/** The two registers at `at` as canonical A B C D in SCRATCH32 (reorder() without its arrays: this runs per reading). */
+function view32(words: readonly number[], order: WordOrder, at: number): DataView {
+  const w0 = words[at]!;
+  const w1 = words[at + 1]!;
+  const wordsInOrder = order === 'ABCD' || order === 'BADC';
+  const hi = wordsInOrder ? w0 : w1;
+  const lo = wordsInOrder ? w1 : w0;
+  if (swapsBytes(order)) {
+    SCRATCH32.setUint16(0, ((hi & 0xff) << 8) | (hi >>> 8));
+    SCRATCH32.setUint16(2, ((lo & 0xff) << 8) | (lo >>> 8));
+  } else {
+    SCRATCH32.setUint16(0, hi);
+    SCRATCH32.setUint16(2, lo);
+  }
   return SCRATCH32;
 }
 
-/** Decodes the raw value (before scale/offset). Throws PasserelleError on too few words or non-16-bit words. */
-export function decodeRegisters(words: readonly number[], type: ValueType, order: WordOrder): number {
-  checkWords(words, type);
+/**
+ * Decodes the raw value (before scale/offset) from the registers at `offset`. Throws PasserelleError on
+ * too few words or non-16-bit words.
+ */
+export function decodeRegisters(words: readonly number[], type: ValueType, order: WordOrder, offset = 0): number {
+  checkWords(words, type, offset);
   if (registersFor(type) === 2) {
-    const view = view32(words, order);
+    const view = view32(words, order, offset);
     if (type === 'u32') return view.getUint32(0);
     if (type === 'i32') return view.getInt32(0);
     return view.getFloat32(0);
   }
-  const w = word16(words[0]!, order);
+  const w = word16(words[offset]!, order);
   switch (type) {
     case 'i16': return w >= 0x8000 ? w - 0x10000 : w;
     // 0x8000 is "minus zero": report 0, never -0.
@@ -118,9 +130,22 @@ export function encodeValue(value: number, type: ValueType, order: WordOrder): n
   return [word16(w, order)];
 }
 
-/** Decimal places a number is written with (0.1 -> 1, 0.01 -> 2, 1e-7 -> 7), at most 10. */
+/** decimalsOf per scale or offset seen: profiles use a handful, and it formats a string. Emptied at the bound. */
+const MAX_MEMO_DECIMALS = 256;
+const decimalsMemo = new Map<number, number>();
+
 function decimalsOf(n: number): number {
   if (Number.isInteger(n)) return 0;
+  let decimals = decimalsMemo.get(n);
+  if (decimals === undefined) {
+    if (decimalsMemo.size >= MAX_MEMO_DECIMALS) decimalsMemo.clear();
+    decimalsMemo.set(n, (decimals = decimalsWritten(n)));
+  }
+  return decimals;
+}
+
+/** Decimal places a number is written with (0.1 -> 1, 0.01 -> 2, 1e-7 -> 7), at most 10. */
+function decimalsWritten(n: number): number {
   const [mantissa = '', exponent] = Math.abs(n).toString().split('e');
   const fraction = mantissa.split('.')[1]?.length ?? 0;
   return Math.min(10, Math.max(0, fraction - Number(exponent ?? 0)));
@@ -138,19 +163,19 @@ export function applyScale(raw: number, point: Pick<ProfilePoint, 'scale' | 'off
 }
 
 /** The raw bits as an unsigned number, to compare with the profile's noSensor marker. */
-function unsignedRaw(words: readonly number[], point: ProfilePoint): number {
-  return registersFor(point.type) === 2 ? decodeRegisters(words, 'u32', point.order) : decodeRegisters(words, 'u16', point.order);
+function unsignedRaw(words: readonly number[], point: ProfilePoint, offset: number): number {
+  return decodeRegisters(words, registersFor(point.type) === 2 ? 'u32' : 'u16', point.order, offset);
 }
 
 /**
  * Decodes a point's words to its engineering value. Never throws: malformed input is reason 'decode',
  * NaN or infinite f32 is 'decode', and the noSensor marker (matched on the raw bits or the typed value) is 'no-sensor'.
  */
-export function decodePoint(words: readonly number[], point: ProfilePoint): DecodeResult {
+export function decodePoint(words: readonly number[], point: ProfilePoint, offset = 0): DecodeResult {
   let raw: number;
   try {
-    raw = decodeRegisters(words, point.type, point.order);
-    if (point.noSensor !== undefined && (point.noSensor === raw || point.noSensor === unsignedRaw(words, point))) {
+    raw = decodeRegisters(words, point.type, point.order, offset);
+    if (point.noSensor !== undefined && (point.noSensor === raw || point.noSensor === unsignedRaw(words, point, offset))) {
       return { value: null, reason: 'no-sensor' };
     }
   } catch {

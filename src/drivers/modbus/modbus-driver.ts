@@ -18,10 +18,10 @@
 import type { BadReason, Driver, Reading, ReadingSink } from '../../core/types.js';
 import type { Logger } from '../../core/logger.js';
 import type { Profile, ProfilePoint } from '../../profiles/schema.js';
-import type { ModbusBus } from '../../bus/modbus-bus.js';
-import { ModbusFailure } from '../../bus/modbus-client.js';
+import type { ModbusBus, ReadOptions } from '../../bus/modbus-bus.js';
+import { ModbusFailure } from '../../bus/modbus-failure.js';
 import { decodePoint } from './codec.js';
-import { dueAt, duePoints, nextTick, planDevice, pointWidth, pollGroups, type DevicePlan, type DeviceRead, type PollGroup } from './device-plan.js';
+import { dueAt, duePoints, nextTick, planDevice, pollGroups, type DevicePlan, type DeviceRead, type PollGroup } from './device-plan.js';
 import { mergeRanges, splitOnException, type RefusedRange } from './planner.js';
 import type { LineTiming, ReadFunction } from './wire-cost.js';
 
@@ -55,7 +55,10 @@ export class ModbusDeviceDriver implements Driver {
   private readonly groups: PollGroup[];
   private readonly intervals: number[];
   private readonly holes = new Map<ReadFunction, RefusedRange[]>();
-  private readonly plans = new Map<string, DevicePlan>();
+  /** Keyed by the due intervals as a bit set over `intervals` (a string beyond 30 intervals). */
+  private readonly plans = new Map<number | string, DevicePlan>();
+  /** The same options object for every read of a cycle. */
+  private readonly readOptions: ReadOptions;
   private readonly pendingDue = new Set<number>();
   private timer?: NodeJS.Timeout;
   private polling = false;
@@ -74,6 +77,7 @@ export class ModbusDeviceDriver implements Driver {
     this.now = opts.now ?? Date.now;
     this.groups = pollGroups(opts.points, opts.pollMs, opts.pointPollMs);
     this.intervals = this.groups.map((g) => g.intervalMs);
+    this.readOptions = { timeoutMs: opts.timeoutMs, retries: opts.retries };
   }
 
   get id(): string {
@@ -166,12 +170,9 @@ export class ModbusDeviceDriver implements Driver {
     let answered = 0;
     for (let read = work.shift(); read; read = work.shift()) {
       try {
-        const words = await this.opts.bus.read(this.opts.unit, read.fn, read.address, read.count, {
-          timeoutMs: this.opts.timeoutMs,
-          retries: this.opts.retries,
-        });
+        const words = await this.opts.bus.read(this.opts.unit, read.fn, read.address, read.count, this.readOptions);
         answered++;
-        readings.push(...decodeRead(this.opts.deviceId, read, words, this.now()));
+        decodeRead(readings, this.opts.deviceId, read, words, this.now());
       } catch (err) {
         if (!(err instanceof ModbusFailure)) {
           this.counters.refused++; // queue full or bus closing: not read, not emitted
@@ -232,7 +233,7 @@ export class ModbusDeviceDriver implements Driver {
   }
 
   private planFor(due: ReadonlySet<number>): DevicePlan {
-    const key = [...due].sort((a, b) => a - b).join(',');
+    const key = this.planKey(due);
     let plan = this.plans.get(key);
     if (!plan) {
       if (this.plans.size >= MAX_CACHED_PLANS) this.plans.clear();
@@ -242,16 +243,21 @@ export class ModbusDeviceDriver implements Driver {
     }
     return plan;
   }
+
+  private planKey(due: ReadonlySet<number>): number | string {
+    if (this.intervals.length > 30) return [...due].sort((a, b) => a - b).join(',');
+    let bits = 0;
+    for (let i = 0; i < this.intervals.length; i++) if (due.has(this.intervals[i]!)) bits |= 1 << i;
+    return bits;
+  }
 }
 
-function decodeRead(device: string, read: DeviceRead, words: readonly number[], ts: number): Reading[] {
-  return read.points.map((p) => {
-    const offset = p.address - read.address;
-    const result = decodePoint(words.slice(offset, offset + pointWidth(p)), p);
-    return result.value === null
-      ? bad(device, p, ts, result.reason)
-      : { device, point: p.name, ts, value: result.value, quality: 'good' as const };
-  });
+/** Appends one reading per point of the read to `into` (no array per read or per point: this runs per poll). */
+function decodeRead(into: Reading[], device: string, read: DeviceRead, words: readonly number[], ts: number): void {
+  for (const p of read.points) {
+    const result = decodePoint(words, p, p.address - read.address);
+    into.push(result.value === null ? bad(device, p, ts, result.reason) : { device, point: p.name, ts, value: result.value, quality: 'good' });
+  }
 }
 
 const bad = (device: string, p: ProfilePoint, ts: number, reason: BadReason): Reading => ({
