@@ -397,9 +397,19 @@ export class RemoteAgent {
     return { seq, outcome, ...(reason ? { reason } : {}), ...(detail ? { detail } : {}), at: this.now() };
   }
 
+  /**
+   * The new state is what status() reports from the moment it is being written, so that STATUS (the
+   * watchdog pings read it) never lags behind state.json; a failed write puts the previous one back.
+   */
   private async save(state: RemoteState): Promise<void> {
-    await this.opts.stateDir.write(state);
+    const previous = this.state;
     this.state = state;
+    try {
+      await this.opts.stateDir.write(state);
+    } catch (e) {
+      if (this.state === state) this.state = previous;
+      throw e;
+    }
   }
 
   private parseSlot(ref: SlotRef): Parsed {
