@@ -14,6 +14,10 @@ export interface BrokerUrlFacts {
   readonly loopback: boolean;
   /** A user name or password written in the URL (they belong in usernameFile/passwordFile). */
   readonly credentials: boolean;
+  /** The port the URL names; undefined for the scheme's default. */
+  readonly port?: number;
+  /** A query string (mqtt.js reads options from it). */
+  readonly query: boolean;
 }
 
 /** Undefined when the text is not a URL with a known MQTT scheme (the schema's regex says why). */
@@ -27,7 +31,15 @@ export function brokerUrlFacts(url: string): BrokerUrlFacts | undefined {
   const scheme = parsed.protocol.replace(/:$/, '');
   if (!TLS_SCHEMES.has(scheme) && !PLAIN_SCHEMES.has(scheme)) return undefined;
   const host = parsed.hostname.replace(/^\[|\]$/g, '');
-  return { scheme, host, tls: TLS_SCHEMES.has(scheme), loopback: isLoopbackHost(host), credentials: parsed.username !== '' || parsed.password !== '' };
+  return {
+    scheme,
+    host,
+    tls: TLS_SCHEMES.has(scheme),
+    loopback: isLoopbackHost(host),
+    credentials: parsed.username !== '' || parsed.password !== '',
+    ...(parsed.port !== '' && { port: Number(parsed.port) }),
+    query: parsed.search !== '',
+  };
 }
 
 /** 127.0.0.0/8, ::1 and localhost: traffic that never leaves the machine. */

@@ -8,9 +8,10 @@
 import { connect as tcpConnect, isIP } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import { connect, MqttClient, type IClientOptions } from 'mqtt';
+import { brokerUrlFacts } from '../core/broker-url.js';
 
-const TLS_SCHEMES = new Set(['mqtts', 'ssl', 'tls']);
-const PLAIN_SCHEMES = new Set(['mqtt', 'tcp']);
+/** Schemes served by a plain TCP or TLS stream (not WebSocket). */
+const DIRECT_SCHEMES = new Set(['mqtt', 'tcp', 'mqtts', 'ssl', 'tls']);
 
 export function mqttClient(url: string, options: IClientOptions): MqttClient {
   const target = directTarget(url, options);
@@ -22,21 +23,13 @@ export function mqttClient(url: string, options: IClientOptions): MqttClient {
 
 /** Host, port and transport when our own stream serves the URL exactly as connect() would; else undefined. */
 export function directTarget(url: string, options: IClientOptions): { host: string; port: number; tls: boolean } | undefined {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return undefined;
-  }
-  const scheme = parsed.protocol.replace(/:$/, '');
-  if (!TLS_SCHEMES.has(scheme) && !PLAIN_SCHEMES.has(scheme)) return undefined;
-  if (parsed.username !== '' || parsed.password !== '' || parsed.search !== '' || process.env.MQTTJS_SOCKS_PROXY) return undefined;
+  const facts = brokerUrlFacts(url);
+  if (!facts || !DIRECT_SCHEMES.has(facts.scheme) || facts.credentials || facts.query || process.env.MQTTJS_SOCKS_PROXY) return undefined;
   // With a client certificate and key, mqtt.js turns mqtt:// into mqtts:// and refuses tcp://, ssl://, tls://.
   const clientCert = Boolean(options.cert && options.key);
-  if (clientCert && scheme !== 'mqtt' && scheme !== 'mqtts') return undefined;
-  const tls = TLS_SCHEMES.has(scheme) || clientCert;
-  const host = parsed.hostname.replace(/^\[|\]$/g, '') || 'localhost';
-  return { host, port: parsed.port === '' ? (tls ? 8883 : 1883) : Number(parsed.port), tls };
+  if (clientCert && facts.scheme !== 'mqtt' && facts.scheme !== 'mqtts') return undefined;
+  const tls = facts.tls || clientCert;
+  return { host: facts.host || 'localhost', port: facts.port ?? (tls ? 8883 : 1883), tls };
 }
 
 /** As mqtt.js's tls builder: SNI unless the host is an address, certificates checked, TLS errors to the client. */
