@@ -61,7 +61,9 @@ function rotateUnlocked(opts: RotateOptions): RotateReport {
   if (fileSize(opts.path) === 0) {
     throw new PasserelleError('E_STORE_MISSING', `no store at ${opts.path}: nothing to re-key (it is created, with a new key, on first start)`);
   }
-  const db = unlock(opts.path, source, cipher, logger);
+  // Normal locking: the re-key runs in rollback-journal mode, and a crash's recovery (unlock.ts) reads
+  // whether a journal was left behind, which exclusive mode changes.
+  const db = unlock(opts.path, source, cipher, logger, { exclusive: false });
   const next = nextKeyPath(opts.keyFile);
   try {
     const owner = ownerOf(opts.keyFile);

@@ -20,7 +20,7 @@ export const BUSY_TIMEOUT_MS = 5000;
  * so a wrong key can never write to (or checkpoint into) an existing database. A rotation that a
  * crash interrupted is settled first (see settleInterruptedRotation).
  */
-export function unlock(path: string, source: KeySource, cipher: StoreCipher, logger: Logger): Database.Database {
+export function unlock(path: string, source: KeySource, cipher: StoreCipher, logger: Logger, opts: { exclusive?: boolean } = {}): Database.Database {
   checkDatabaseFiles(path, logger);
   const hasData = fileSize(path) > 0;
   if (source.kind === 'file') settleInterruptedRotation(path, source.path, cipher, hasData, logger);
@@ -35,8 +35,9 @@ export function unlock(path: string, source: KeySource, cipher: StoreCipher, log
   try {
     ensureDatabaseFile(path, logger);
     verifyKey(path, cipher, key);
-    removeStaleIndex(path);
-    return connect(path, cipher, key, false);
+    const exclusive = opts.exclusive ?? true;
+    if (exclusive) removeStaleIndex(path);
+    return connect(path, cipher, key, false, BUSY_TIMEOUT_MS, exclusive);
   } finally {
     key.fill(0);
   }
@@ -135,7 +136,7 @@ function verifyOnCopy(path: string, cipher: StoreCipher, key: Buffer): void {
   try {
     copyFileSync(path, copy, constants.COPYFILE_EXCL);
     copyFileSync(`${path}-journal`, `${copy}-journal`, constants.COPYFILE_EXCL);
-    connect(copy, cipher, key, false).close();
+    connect(copy, cipher, key, false, BUSY_TIMEOUT_MS, false).close();
   } finally {
     for (const file of [copy, `${copy}-journal`, `${copy}-wal`, `${copy}-shm`]) overwriteAndRemove(file);
   }
@@ -146,8 +147,11 @@ function verifyOnCopy(path: string, cipher: StoreCipher, key: Buffer): void {
  * EXCLUSIVE, set before its first read, so that the write-ahead log's index lives in the process's memory:
  * no `-shm` file for the kernel to write back to flash after every commit). Local tools read such a store
  * through a snapshot (live-read.ts). `busyTimeoutMs`: how long a lock held elsewhere is waited for.
+ * `exclusive: false` keeps SQLite's normal locking on a writing connection: the key rotation and its
+ * crash recovery, which switch to a rollback journal, where exclusive mode changes when the journal is
+ * left behind (their recovery reads a journal's presence).
  */
-export function connect(path: string, cipher: StoreCipher, key: Buffer, readonly: boolean, busyTimeoutMs = BUSY_TIMEOUT_MS): Database.Database {
+export function connect(path: string, cipher: StoreCipher, key: Buffer, readonly: boolean, busyTimeoutMs = BUSY_TIMEOUT_MS, exclusive = !readonly): Database.Database {
   let db: Database.Database;
   try {
     db = new Database(path, { readonly, fileMustExist: true, timeout: busyTimeoutMs });
@@ -156,7 +160,7 @@ export function connect(path: string, cipher: StoreCipher, key: Buffer, readonly
   }
   try {
     applyKey(db, cipher, key);
-    if (!readonly) db.pragma('locking_mode = EXCLUSIVE');
+    if (exclusive && !readonly) db.pragma('locking_mode = EXCLUSIVE');
     db.prepare('SELECT count(*) FROM sqlite_schema').get();
     return db;
   } catch (e) {

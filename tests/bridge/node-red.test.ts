@@ -174,6 +174,9 @@ describe('writes from flows', () => {
 
 describe('virtual points from flows', () => {
   it('enter the next summary, and leave only if the policy allows them', async () => {
+    // Right after a window closes, so that both values fall in the same 2 s window (hence the same message).
+    const closed = summaries.length;
+    while (summaries.length === closed) await sleep(20);
     expect(await op({ op: 'point', device: 'tree', point: 'alert', value: 1 })).toMatchObject({ status: 200 });
     expect(await op({ op: 'point', device: 'tree', point: 'secret', value: 7 })).toMatchObject({ status: 200 });
     expect(await op({ op: 'point', device: 'tree', point: 'undeclared', value: 1 })).toMatchObject({ status: 409, body: { code: 'E_BRIDGE_POINT' } });
@@ -181,8 +184,9 @@ describe('virtual points from flows', () => {
     // Windows are 2 s: the values are in the next summary, which then leaves (allowed statistic: max).
     const deadline = Date.now() + 15_000;
     while (Date.now() < deadline && !sent.some((n) => n.endsWith('tree/alert/max'))) await sleep(200);
-    // Aggregated locally, both of them...
+    // Aggregated locally, both of them, in one window...
     const local = summaries.flatMap((s) => s.points).filter((p) => p.device === 'tree' && p.count > 0);
+    expect(new Set(summaries.filter((s) => s.points.some((p) => p.device === 'tree' && p.count > 0)).map((s) => s.start)).size).toBe(1);
     expect(local.filter((p) => p.point === 'alert')).toEqual([expect.objectContaining({ count: 1, max: 1 })]);
     expect(local.filter((p) => p.point === 'secret')).toEqual([expect.objectContaining({ count: 1, max: 7 })]);
     // ...but only the allowed one reached the broker.
