@@ -54,23 +54,25 @@ function loadKey(source: KeySource, logger: Logger): Buffer {
 /**
  * `keys rotate` writes `<keyFile>.next`, re-keys the database (one transaction in rollback-journal
  * mode), then renames `.next` over the key file. After a crash at any step exactly one of the two
- * keys opens the database:
- * - a rollback journal next to the database: the re-key had not committed; the current key is right
- *   and opening with it rolls the journal back;
- * - otherwise whichever key opens the database (checked read-only) wins, and the files are put right:
- *   a useless `.next` is wiped, a winning `.next` becomes the key file.
+ * keys opens the database, once a hot rollback journal is rolled back (verifyKey tries a key on a
+ * copy then). The journal can belong to either key: the re-key's own (pages under the old key: it had
+ * not committed, the current key wins) or the switch back to WAL that follows it (page 1 under the new
+ * key: `.next` wins). So the current key is tried first, then `.next`, and the files are put right:
+ * a useless `.next` is wiped, a winning `.next` becomes the key file.
  */
 export function settleInterruptedRotation(path: string, keyFile: string, cipher: StoreCipher, hasData: boolean, logger: Logger): void {
   const next = nextKeyPath(keyFile);
   if (!existsSync(next)) return;
   const journal = `${path}-journal`;
-  if (!hasData || hasHotJournal(journal) || opensWith(path, cipher, keyFile)) {
+  if (!hasData || opensWith(path, cipher, keyFile)) {
     overwriteAndRemove(next);
     logger.warn({ keyFile }, 'an interrupted key rotation was rolled back; the store keeps its current key');
     return;
   }
   if (opensWith(path, cipher, next)) {
-    // The re-key committed: its journal (pages under the old key) may not have been zeroed yet.
+    // The re-key committed. A hot journal is the WAL switch's, under the new key: rolled back with it.
+    // Otherwise the journal holds the re-key's pages under the old key, perhaps not zeroed yet.
+    if (hasHotJournal(journal)) rollBackWith(path, cipher, next);
     overwriteAndRemove(journal);
     replaceKeyFile(next, keyFile);
     logger.warn({ keyFile }, 'an interrupted key rotation was completed; the store uses the new key');
@@ -81,6 +83,16 @@ export function settleInterruptedRotation(path: string, keyFile: string, cipher:
     `cannot open ${path} with ${keyFile} nor with ${next} (a key rotation was interrupted); ` +
       `restore the key file from backup; the files were left untouched`,
   );
+}
+
+/** Opening a writing connection rolls a hot journal back; the key was checked on a copy first. */
+function rollBackWith(path: string, cipher: StoreCipher, keyFile: string): void {
+  const key = readExistingKey(keyFile);
+  try {
+    connect(path, cipher, key, false, BUSY_TIMEOUT_MS, false).close();
+  } finally {
+    key.fill(0);
+  }
 }
 
 /**

@@ -1,13 +1,14 @@
 import Database from 'better-sqlite3-multiple-ciphers';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Reading } from '../../src/core/types.js';
 import { applyKey, applyRekey } from '../../src/store/cipher.js';
 import { rotateStoreKey, type RotationStep } from '../../src/store/rotate.js';
 import { Store } from '../../src/store/store.js';
+import { zeroFile } from '../../src/store/wipe.js';
 import { filesContaining, hashFiles, keyFileWith, makeTempDir, removeTempDirs, thrown } from './helpers.js';
 
 const statSize = (file: string) => (existsSync(file) ? statSync(file).size : 0);
@@ -17,6 +18,12 @@ afterEach(removeTempDirs);
 const T0 = 1_700_000_000_000;
 const now = () => T0 + 60_000;
 const CHILD = join(import.meta.dirname, 'rotate-child.ts');
+
+/** SQLite rolls back a journal whose first byte is not zero. */
+const hasHotJournalBytes = (file: string) => existsSync(file) && readFileSync(file)[0] !== 0;
+
+/** The record count in a journal's header (synced before any page is written to the database). */
+const journalRecords = (file: string) => readFileSync(file).readUInt32BE(8);
 
 const readKey = (file: string) => Buffer.from(readFileSync(file, 'latin1').trim(), 'hex');
 
@@ -130,6 +137,38 @@ describe('an interrupted rotation, settled at the next open', () => {
     expect(countWith(opts)).toBe(rows);
     expect(readKey(opts.keyFile).equals(next)).toBe(true);
     expect(existsSync(`${opts.keyFile}.next`)).toBe(false);
+  });
+
+  it('re-keyed, then killed during the switch back to WAL (a hot journal under the new key): .next wins, the journal is rolled back', () => {
+    const { dir, opts, rows } = populated(20_000);
+    const next = randomBytes(32);
+    const crashed = makeTempDir();
+    const db = new Database(opts.path);
+    applyKey(db, 'chacha20', readKey(opts.keyFile));
+    db.pragma('journal_mode = PERSIST');
+    applyRekey(db, 'chacha20', next);
+    zeroFile(`${opts.path}-journal`);
+    // The switch back to WAL rewrites page 1 in a journaled transaction, now under the new key. A small
+    // cache makes this one spill pages into the database mid-transaction, as a kill can find it: copy
+    // the files while it is open, that is the crash's image.
+    db.pragma('cache_size = 5');
+    db.exec('BEGIN IMMEDIATE');
+    db.pragma('user_version = 7');
+    db.exec('UPDATE raw_batches SET n = n');
+    db.exec('CREATE TABLE filler (x); WITH RECURSIVE i(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM i WHERE n < 400) INSERT INTO filler SELECT randomblob(1000) FROM i');
+    for (const name of ['store.db', 'store.db-journal']) copyFileSync(join(dir, name), join(crashed, name));
+    db.exec('ROLLBACK');
+    db.close();
+    expect(hasHotJournalBytes(join(crashed, 'store.db-journal'))).toBe(true);
+    expect(journalRecords(join(crashed, 'store.db-journal'))).toBeGreaterThan(1); // synced, pages spilled
+    keyFileWith(crashed, 'store.key', readKey(opts.keyFile));
+    keyFileWith(crashed, 'store.key.next', next);
+    const crashedOpts = { path: join(crashed, 'store.db'), keyFile: join(crashed, 'store.key') };
+
+    expect(countWith(crashedOpts)).toBe(rows);
+    expect(readKey(crashedOpts.keyFile).equals(next)).toBe(true);
+    expect(existsSync(`${crashedOpts.keyFile}.next`)).toBe(false);
+    expect(statSize(`${crashedOpts.path}-journal`)).toBe(0);
   });
 
   it('neither key opens the store: E_STORE_KEY, and both key files are left in place', () => {
