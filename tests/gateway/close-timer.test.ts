@@ -49,9 +49,10 @@ describe('the close timer', () => {
     const closes = vi.spyOn(Aggregator.prototype, 'close');
     try {
       await new Promise((r) => setTimeout(r, 4000));
-      // A 250 ms interval made 16 calls here; at most one a second, with a little slack for timer drift.
+      // A 250 ms interval made 15-16 calls here; now about one a second, plus one when the first live
+      // reading ends crash recovery's wait, with slack for timer drift.
       expect(closes.mock.calls.length).toBeGreaterThanOrEqual(2);
-      expect(closes.mock.calls.length).toBeLessThanOrEqual(6);
+      expect(closes.mock.calls.length).toBeLessThanOrEqual(8);
     } finally {
       closes.mockRestore();
       await gateway.stop();
