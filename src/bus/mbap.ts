@@ -65,13 +65,19 @@ export class MbapReader {
   push(chunk: Buffer, onFrame: (adu: Buffer) => void): boolean {
     let buf = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
     while (buf.length >= MBAP_HEADER) {
-      const length = buf.readUInt16BE(4);
+      const length = (buf[4]! << 8) | buf[5]!;
       if (length < MIN_LENGTH || length > MAX_LENGTH) {
         this.pending = EMPTY;
         return false;
       }
       const size = 6 + length;
       if (buf.length < size) break;
+      if (buf.length === size) {
+        // The usual case, one whole reply per read: no view to cut, nothing to keep.
+        onFrame(buf);
+        this.pending = EMPTY;
+        return true;
+      }
       onFrame(buf.subarray(0, size));
       buf = buf.subarray(size);
     }
@@ -96,7 +102,8 @@ export function readReply(adu: Buffer, fn: ReadFunction, count: number): number[
     return new ModbusFailure('frame', `data length error: expected ${expected} byte(s), got ${Math.max(0, adu.length - data)}`, { detail: 'short' });
   const values: number[] = new Array<number>(count);
   if (fn <= 2) for (let i = 0; i < count; i++) values[i] = (adu[data + (i >> 3)]! >> (i & 7)) & 1;
-  else for (let i = 0; i < count; i++) values[i] = adu.readUInt16BE(data + i * 2);
+  // Bytes, not readUInt16BE: the length was checked above, and this runs for every register of every reply.
+  else for (let i = 0, at = data; i < count; i++, at += 2) values[i] = (adu[at]! << 8) | adu[at + 1]!;
   return values;
 }
 
@@ -122,5 +129,5 @@ function replyFailure(adu: Buffer, fn: number): ModbusFailure | undefined {
 }
 
 /** The transaction id, protocol id and unit of an ADU (at least MBAP_HEADER bytes). */
-export const transactionOf = (adu: Buffer): number => adu.readUInt16BE(0);
-export const isModbusProtocol = (adu: Buffer): boolean => adu.readUInt16BE(2) === 0;
+export const transactionOf = (adu: Buffer): number => (adu[0]! << 8) | adu[1]!;
+export const isModbusProtocol = (adu: Buffer): boolean => adu[2] === 0 && adu[3] === 0;

@@ -59,7 +59,13 @@ export function rawBatchLimit(config: Config, expectedPerWindow: ReadonlyMap<str
   const perCommit = (perWindow * config.store.commitInterval) / config.aggregation.window;
   return Math.min(RAW_BATCH_MAX, Math.max(100, Math.ceil(perCommit * RAW_BATCH_HEADROOM)));
 }
-const CLOSE_TICK_MS = 250;
+/** While the clock is not trusted: how often the close timer asks again (held readings wait for it). */
+const CLOSE_TICK_UNTRUSTED_MS = 250;
+/**
+ * With a trusted clock the close timer is armed for the next due instant (a window's end plus grace, the
+ * raw batch's commit), and runs at least this often: stale marks, the watchdog's sign of life.
+ */
+const CLOSE_TICK_MAX_MS = 1000;
 
 export type GatewayEvent =
   | { type: 'summary'; summary: WindowSummary; messages: readonly OutboxMessage[] }
@@ -109,7 +115,7 @@ function samePipeline(old: Config, oldBuilt: BuiltDrivers, next: Config, nextBui
   return view(old, oldBuilt) === view(next, nextBuilt);
 }
 
-/** Window closing runs every CLOSE_TICK_MS; not running for this long means the loop is starved. */
+/** Window closing runs at least every CLOSE_TICK_MAX_MS; not running for this long means the loop is starved. */
 export const CLOSE_STALL_MS = 10_000;
 
 export class Gateway {
@@ -224,7 +230,7 @@ export class Gateway {
   /** A start that failed halfway closes what it opened, so the same process can start again (remote rollback). */
   private async abandonStart(): Promise<void> {
     this.running = false;
-    clearInterval(this.closeTimer);
+    clearTimeout(this.closeTimer);
     const quietly = async (step: () => unknown) => {
       try {
         await step();
@@ -273,11 +279,8 @@ export class Gateway {
       this.statusServer = await startStatusServer(config.status, this.status, config.site.id, logger.child({ part: 'status' }));
     }
     this.running = true;
-    this.closeTimer = setInterval(() => {
-      this.closeWindows(Date.now());
-      this.flushRawIfDue();
-    }, CLOSE_TICK_MS);
     this.lastCloseTickAt = performance.now();
+    this.armCloseTimer();
     await this.startDrivers(this.built.drivers);
     // The bridge first: Node-RED's nodes connect to its socket as soon as they start.
     const bridge = this.opts.bridge ?? (await bridgeOfSite(config));
@@ -588,7 +591,7 @@ export class Gateway {
     if (!this.running) return;
     this.running = false;
     const { logger } = this.opts;
-    clearInterval(this.closeTimer);
+    clearTimeout(this.closeTimer);
     // Flows first: they read through the gateway, which is about to stop; then their socket.
     await this.nodered?.stop();
     await this.bridge?.close();
@@ -655,6 +658,29 @@ export class Gateway {
   private flushRaw(): void {
     if (this.rawBatch.length === 0 || !this.writes) return;
     this.writes.appendReadings(this.takeRawBatch());
+  }
+
+  /**
+   * One timer for window closing, re-armed for the next due instant rather than a fixed fast tick (a
+   * wake-up 4 times a second cost CPU on every gateway): nothing closes later than before.
+   */
+  private armCloseTimer(): void {
+    if (!this.running) return;
+    this.closeTimer = setTimeout(() => {
+      this.closeWindows(Date.now());
+      this.flushRawIfDue();
+      this.armCloseTimer();
+    }, this.closeTimerDelay());
+  }
+
+  /** Until the earliest of: the current window's end plus grace, the raw batch's commit, CLOSE_TICK_MAX_MS. */
+  private closeTimerDelay(): number {
+    if (!this.clock.trusted) return CLOSE_TICK_UNTRUSTED_MS;
+    let delay = CLOSE_TICK_MAX_MS;
+    const windowDue = this.aggregator.currentWindowEnd() + this.closeGraceMs - Date.now();
+    if (windowDue < delay) delay = windowDue; // NaN before the first close: not less, the maximum stays
+    if (this.rawBatch.length > 0) delay = Math.min(delay, this.rawBatchSince + this.config.store.commitInterval - performance.now());
+    return Math.max(0, Math.ceil(delay));
   }
 
   /** A batch no window close took along within store.commitInterval is committed alone. */

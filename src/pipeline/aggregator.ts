@@ -128,6 +128,14 @@ export class Aggregator {
     return this.closedBefore;
   }
 
+  /**
+   * When the window close() last saw `now` in ends: close() called with a `now` at or past it finalises
+   * that window (NaN before the first close()). The gateway arms its close timer for this instant.
+   */
+  currentWindowEnd(): number {
+    return this.currentEnd;
+  }
+
   stats(): AggregatorStats {
     return { ...this.counts, openWindows: this.open.length };
   }

@@ -96,6 +96,16 @@ describe('replies', () => {
     );
   });
 
+  it('reads every register of a reply as its big-endian pair of bytes', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 0xffff }), { minLength: 1, maxLength: 125 }), fc.constantFrom(3, 4), (registers, fn) => {
+        const data = Buffer.alloc(registers.length * 2);
+        registers.forEach((r, i) => data.writeUInt16BE(r, i * 2));
+        expect(readReply(adu(7, 1, [fn, data.length, ...data]), fn as 3 | 4, registers.length)).toEqual(registers);
+      }),
+    );
+  });
+
   it('builds requests as the spec lays them out', () => {
     expect([...readRequest(0x0102, 7, 4, 0x156, 2)]).toEqual([1, 2, 0, 0, 0, 6, 7, 4, 0x01, 0x56, 0, 2]);
     expect([...writeRequest(9, 1, { fn: 5, address: 3, value: true })]).toEqual([0, 9, 0, 0, 0, 6, 1, 5, 0, 3, 0xff, 0]);

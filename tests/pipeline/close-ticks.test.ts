@@ -1,6 +1,6 @@
 /**
- * close() reuses the bounds of the window it last saw `now` in (a tick every 250 ms would otherwise ask
- * Intl for them each time): whatever the ticks, across daylight-saving changes, what is final and what is
+ * close() reuses the bounds of the window it last saw `now` in (each close tick would otherwise ask
+ * Intl for them): whatever the ticks, across daylight-saving changes, what is final and what is
  * too far ahead stay what the window functions say.
  */
 import fc from 'fast-check';

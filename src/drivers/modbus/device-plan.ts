@@ -115,13 +115,17 @@ export function pollGroups(points: readonly ProfilePoint[], defaultMs: number, o
   return [...byInterval].sort(([a], [b]) => a - b).map(([intervalMs, pts]) => ({ intervalMs, points: pts }));
 }
 
-/** The first tick strictly after `now`: the nearest multiple of any interval. */
+/** The first tick strictly after `now`: the nearest multiple of any interval. Runs every tick: no array. */
 export function nextTick(now: number, intervals: readonly number[]): number {
-  return Math.min(...intervals.map((i) => (Math.floor(now / i) + 1) * i));
+  let tick = Infinity;
+  for (const i of intervals) tick = Math.min(tick, (Math.floor(now / i) + 1) * i);
+  return tick;
 }
 
-/** Intervals due at tick `t` (t being a value nextTick returned). */
-export const dueAt = (t: number, intervals: readonly number[]): number[] => intervals.filter((i) => t % i === 0);
+/** Adds the intervals due at tick `t` (t being a value nextTick returned) to `into`. */
+export function addDueAt(into: Set<number>, t: number, intervals: readonly number[]): void {
+  for (const i of intervals) if (t % i === 0) into.add(i);
+}
 
 /** The points of the due groups: one cycle reads them all. */
 export function duePoints(groups: readonly PollGroup[], due: ReadonlySet<number>): ProfilePoint[] {

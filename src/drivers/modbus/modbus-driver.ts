@@ -21,7 +21,7 @@ import type { Profile, ProfilePoint } from '../../profiles/schema.js';
 import type { ModbusBus, ReadOptions } from '../../bus/modbus-bus.js';
 import { ModbusFailure } from '../../bus/modbus-failure.js';
 import { decodePoint } from './codec.js';
-import { dueAt, duePoints, nextTick, planDevice, pollGroups, type DevicePlan, type DeviceRead, type PollGroup } from './device-plan.js';
+import { addDueAt, duePoints, nextTick, planDevice, pollGroups, type DevicePlan, type DeviceRead, type PollGroup } from './device-plan.js';
 import { mergeRanges, splitOnException, type RefusedRange } from './planner.js';
 import type { LineTiming, ReadFunction } from './wire-cost.js';
 
@@ -59,7 +59,9 @@ export class ModbusDeviceDriver implements Driver {
   private readonly plans = new Map<number | string, DevicePlan>();
   /** The same options object for every read of a cycle. */
   private readonly readOptions: ReadOptions;
-  private readonly pendingDue = new Set<number>();
+  /** Intervals due at the next cycle; swapped with `cycleDue` when a cycle starts (no Set per tick). */
+  private pendingDue = new Set<number>();
+  private cycleDue = new Set<number>();
   private timer?: NodeJS.Timeout;
   private polling = false;
   private stopped = true;
@@ -125,7 +127,7 @@ export class ModbusDeviceDriver implements Driver {
     this.lastTick = tick;
     this.timer = setTimeout(() => {
       this.scheduleNext(sink);
-      for (const i of dueAt(tick, this.intervals)) this.pendingDue.add(i);
+      addDueAt(this.pendingDue, tick, this.intervals);
       void this.cycle(sink);
     }, Math.max(0, tick - this.now()));
   }
@@ -133,8 +135,11 @@ export class ModbusDeviceDriver implements Driver {
   /** One tick. A cycle still running absorbs the tick: its due points join the next cycle (counted). */
   private async cycle(sink: ReadingSink): Promise<void> {
     if (this.polling) return void this.counters.overruns++;
-    const due = new Set(this.pendingDue);
+    // The previous cycle is over: its set is free to collect the ticks that come during this one.
+    const due = this.pendingDue;
+    this.pendingDue = this.cycleDue;
     this.pendingDue.clear();
+    this.cycleDue = due;
     if (this.backedOff && this.now() < this.skipUntil) return void this.counters.skipped++;
     this.polling = true;
     try {
