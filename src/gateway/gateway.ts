@@ -66,6 +66,11 @@ const CLOSE_TICK_UNTRUSTED_MS = 250;
  * raw batch's commit), and runs at least this often: stale marks, the watchdog's sign of life.
  */
 const CLOSE_TICK_MAX_MS = 1000;
+/**
+ * The close timer's floor: a close that keeps failing before it reaches the aggregator leaves the
+ * window's end in the past, and must not turn the timer into a busy loop.
+ */
+const CLOSE_TICK_MIN_MS = 50;
 
 export type GatewayEvent =
   | { type: 'summary'; summary: WindowSummary; messages: readonly OutboxMessage[] }
@@ -667,9 +672,12 @@ export class Gateway {
   private armCloseTimer(): void {
     if (!this.running) return;
     this.closeTimer = setTimeout(() => {
-      this.closeWindows(Date.now());
-      this.flushRawIfDue();
-      this.armCloseTimer();
+      try {
+        this.closeWindows(Date.now());
+        this.flushRawIfDue();
+      } finally {
+        this.armCloseTimer();
+      }
     }, this.closeTimerDelay());
   }
 
@@ -680,7 +688,7 @@ export class Gateway {
     const windowDue = this.aggregator.currentWindowEnd() + this.closeGraceMs - Date.now();
     if (windowDue < delay) delay = windowDue; // NaN before the first close: not less, the maximum stays
     if (this.rawBatch.length > 0) delay = Math.min(delay, this.rawBatchSince + this.config.store.commitInterval - performance.now());
-    return Math.max(0, Math.ceil(delay));
+    return Math.max(CLOSE_TICK_MIN_MS, Math.ceil(delay));
   }
 
   /** A batch no window close took along within store.commitInterval is committed alone. */

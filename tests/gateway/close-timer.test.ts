@@ -59,6 +59,28 @@ describe('the close timer', () => {
     }
   }, 20_000);
 
+  it('a close that keeps failing does not turn the timer into a busy loop', async () => {
+    const config = site('failing', '2s');
+    const gateway = new Gateway({ config, profiles, logger: silentLogger() });
+    await gateway.start();
+    await new Promise((r) => setTimeout(r, 1500)); // a real close first: the timer knows a window's end
+    // A fault no real peer produces on demand: that window's end then stays in the past.
+    const closes = vi.spyOn(Aggregator.prototype, 'close').mockImplementation(() => {
+      throw new Error('injected');
+    });
+    try {
+      // Past the last real window's end plus grace, then 2 s of failing closes.
+      const waitedMs = 2000 + closeGrace(config) + 2000;
+      await new Promise((r) => setTimeout(r, waitedMs));
+      // The 50 ms floor allows at most one try per 50 ms; a 0 ms timer made thousands (3495 here).
+      expect(closes.mock.calls.length).toBeGreaterThan(10);
+      expect(closes.mock.calls.length).toBeLessThanOrEqual(waitedMs / 50);
+    } finally {
+      closes.mockRestore();
+      await gateway.stop();
+    }
+  }, 20_000);
+
   it("puts each window's summary in the outbox at its end plus grace, not later", async () => {
     const config = site('prompt', '2s');
     const grace = closeGrace(config);
@@ -73,17 +95,18 @@ describe('the close timer', () => {
     });
     await gateway.start();
     try {
-      const deadline = Date.now() + 15_000;
-      while (lags.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-      expect(lags.length).toBeGreaterThanOrEqual(3);
-      for (const lag of lags) {
-        expect(lag).toBeGreaterThanOrEqual(0); // never before its grace is over
-        expect(lag).toBeLessThan(500); // armed for that instant, not left to the once-a-second floor
-      }
+      const deadline = Date.now() + 25_000;
+      while (lags.length < 5 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect(lags.length).toBeGreaterThanOrEqual(5);
+      for (const lag of lags) expect(lag).toBeGreaterThanOrEqual(0); // never before its grace is over
+      // Armed for that instant (a few ms late), not left to the once-a-second floor (up to 1 s late: its
+      // median would be under 300 ms one time in six). The median lets a loaded machine delay one or two.
+      const median = [...lags].sort((a, b) => a - b)[Math.floor(lags.length / 2)]!;
+      expect(median).toBeLessThan(300);
     } finally {
       await gateway.stop();
     }
-  }, 30_000);
+  }, 40_000);
 });
 
 const summaryEnd = (s: WindowSummary): number => s.end;
