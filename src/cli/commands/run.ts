@@ -1,5 +1,6 @@
 import { formatIssue } from '../../config/index.js';
 import { createLogger } from '../../core/logger.js';
+import { loadDriverModules } from '../../gateway/driver-modules.js';
 import { Gateway } from '../../gateway/gateway.js';
 import { stopOnSignals } from '../../gateway/lifecycle.js';
 import type { GatewayRuntime } from '../../gateway/remote.js';
@@ -39,6 +40,7 @@ export async function runCommand(file: string, logLevel: string): Promise<void> 
     );
     return;
   }
+  await loadDriverModules(config);
   const gateway = new Gateway({ config, profiles, logger });
   const service = serviceNotifications(process.env, { gateway: () => gateway }, logger);
   stopOnSignals(

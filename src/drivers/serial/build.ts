@@ -19,10 +19,7 @@ export const isTicDevice = (d: DeviceConfig): d is TicDeviceConfig => d.protocol
 export const isSdi12Device = (d: DeviceConfig): d is Sdi12DeviceConfig => d.protocol === 'sdi12' && d.sdi12 !== undefined;
 export const isLineDevice = (d: DeviceConfig): d is LineDeviceConfig => d.protocol === 'line' && d.line !== undefined;
 
-/** Buses that a serial line protocol owns (no Modbus traffic may go there). */
-export function serialProtocolBusIds(config: Config): Set<string> {
-  return new Set(config.devices.flatMap((d) => (d.protocol !== 'modbus' && d.bus !== undefined ? [d.bus] : [])));
-}
+export { serialProtocolBusIds } from '../../config/devices.js';
 
 export interface BuiltSerialDrivers {
   readonly drivers: Driver[];
