@@ -129,6 +129,7 @@ export class GatewayRuntime implements RemoteRuntime {
     this.gateway = undefined;
     await stopping?.stop();
     if (nodered) installFlows(nodered, flows);
+    await loadDriverModules(config);
     const gateway = new Gateway({ ...this.base, config, profiles });
     this.current = config;
     this.currentProfiles = profilesText;
