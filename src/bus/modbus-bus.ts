@@ -17,8 +17,9 @@
 import { performance } from 'node:perf_hooks';
 import { PasserelleError, errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { ModbusClient, classifyError } from './modbus-client.js';
+import { classifyError } from './classify-error.js';
 import { ModbusFailure, describeEndpoint, type Endpoint, type ModbusConnection, type ReadFunction, type WriteRequest } from './modbus-failure.js';
+import { DeferredSerialClient } from './serial-client.js';
 import { ModbusTcpClient } from './tcp-client.js';
 import { countFailure, emptyUnitStats, type UnitStats } from './unit-stats.js';
 import { waitUntil } from './wait-until.js';
@@ -305,5 +306,5 @@ export class ModbusBus {
   }
 }
 
-/** Our own client on TCP (tcp-client.ts says why), modbus-serial on serial lines. */
-const defaultClient = (e: Endpoint): ModbusConnection => (e.type === 'tcp' ? new ModbusTcpClient(e) : new ModbusClient(e));
+/** Our own client on TCP (tcp-client.ts says why), modbus-serial on serial lines (loaded at their first connect). */
+const defaultClient = (e: Endpoint): ModbusConnection => (e.type === 'tcp' ? new ModbusTcpClient(e) : new DeferredSerialClient(e));

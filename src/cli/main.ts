@@ -8,8 +8,8 @@ import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { errorMessage, isPasserelleError } from '../core/errors.js';
 import { addSerialSimulateOptions } from './commands/simulate-options.js';
-import { CliExit } from './load-site.js';
-import { ConfigRejected } from '../gateway/load-site.js';
+import { CliExit } from './cli-exit.js';
+import { ConfigRejected } from '../gateway/config-rejected.js';
 
 /**
  * The commands registered from their own modules, which import what their actions use (decoders, the

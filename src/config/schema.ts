@@ -504,6 +504,4 @@ export type LineDeviceConfig = DeviceConfig & { protocol: 'line'; bus: string; l
 export type MbusDeviceConfig = DeviceConfig & { protocol: 'mbus'; bus: string; profile: string; mbus: NonNullable<DeviceConfig['mbus']> };
 export type FlowDeviceConfig = DeviceConfig & { protocol: 'flow'; flow: NonNullable<DeviceConfig['flow']> };
 
-export const isModbusDevice = (d: DeviceConfig): d is ModbusDeviceConfig => d.protocol === 'modbus';
-export const modbusDevices = (c: Config): ModbusDeviceConfig[] => c.devices.filter(isModbusDevice);
-export const isFlowDevice = (d: DeviceConfig): d is FlowDeviceConfig => d.protocol === 'flow' && d.flow !== undefined;
+export { isModbusDevice, modbusDevices, isFlowDevice, isSerialProtocolDevice, serialProtocolBusIds } from './devices.js';

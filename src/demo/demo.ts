@@ -9,6 +9,7 @@ import { createHumanLogger } from '../core/logger.js';
 import type { OutboxMessage } from '../core/outbox.js';
 import type { WindowSummary } from '../core/types.js';
 import { formatDuration } from '../core/duration.js';
+import { loadDriverModules } from '../gateway/driver-modules.js';
 import { Gateway, type GatewayEvent } from '../gateway/gateway.js';
 import { packageRoot, type Profile } from '../profiles/index.js';
 import { startModbusTcpSimulator, type ModbusTcpSimulator } from '../sim/modbus-tcp.js';
@@ -23,6 +24,7 @@ export const DEMO_BROKER = { host: '127.0.0.1', port: 1883 };
 export async function demoCommand(configFile: string, logLevel: string): Promise<void> {
   const file = existsSync(configFile) ? configFile : join(packageRoot(), configFile);
   const { config, profiles } = await loadSite(file);
+  await loadDriverModules(config);
   const logger = createHumanLogger(logLevel);
   const simulators = await startSimulators(config, profiles);
   const broker = config.uplink.broker ? undefined : await startDemoBroker(DEMO_BROKER.host, DEMO_BROKER.port);

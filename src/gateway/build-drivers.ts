@@ -5,7 +5,8 @@
 import { PasserelleError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { pointKey, type Driver, type PointInfo } from '../core/types.js';
-import { isFlowDevice, modbusDevices, type BusConfig, type Config, type DeviceConfig } from '../config/schema.js';
+import { isFlowDevice, modbusDevices, serialProtocolBusIds } from '../config/devices.js';
+import type { BusConfig, Config, DeviceConfig } from '../config/schema.js';
 import type { Profile, ProfilePoint } from '../profiles/schema.js';
 import type { PointQuality } from '../pipeline/quality.js';
 import { ModbusBus } from '../bus/modbus-bus.js';
@@ -13,7 +14,7 @@ import type { Endpoint } from '../bus/modbus-client.js';
 import { ModbusDeviceDriver } from '../drivers/modbus/modbus-driver.js';
 import { selectPoints } from '../drivers/modbus/device-plan.js';
 import { t35Ms, type LineTiming } from '../drivers/modbus/wire-cost.js';
-import { buildSerialDrivers, serialProtocolBusIds } from '../drivers/serial/index.js';
+import { serialDriversOf } from './driver-modules.js';
 
 export interface BuiltDrivers {
   readonly buses: Map<string, ModbusBus>;
@@ -88,7 +89,7 @@ export function buildDrivers(config: Config, profiles: ReadonlyMap<string, Profi
       expectedPerWindow.set(pointKey(device.id, p.name), Math.floor(config.aggregation.window / (device.pointPoll[p.name] ?? device.poll)));
     }
   }
-  const serial = buildSerialDrivers(config, logger);
+  const serial = serialDriversOf(config, logger);
   drivers.push(...serial.drivers);
   for (const device of config.devices.filter((d) => d.protocol !== 'modbus')) {
     assertQualityPointsKnown(device, serial.points.filter((p) => p.device === device.id).map((p) => p.point));

@@ -37,6 +37,7 @@ import { GatewayStatus } from './status-source.js';
 import type { StatusServer } from '../status/server.js';
 import { CrashRecovery } from './recovery.js';
 import { buildDrivers, type BuiltDrivers, type Driver } from './build-drivers.js';
+import { loadDriverModules } from './driver-modules.js';
 import { restartPlan, type RestartPlan } from './config-diff.js';
 import { readUplinkSecrets } from './uplink-options.js';
 import type { NodeRedHandle, NodeRedState } from '../nodered/start.js';
@@ -520,6 +521,7 @@ export class Gateway {
    * `full` plan is left to the caller (stop, then a new Gateway), as is a throw halfway through.
    */
   async reconfigure(next: Config): Promise<RestartPlan> {
+    await loadDriverModules(next);
     let built: BuiltDrivers | undefined;
     const plan = restartPlan(this.config, next, () => {
       built = buildDrivers(next, this.opts.profiles, this.opts.logger);

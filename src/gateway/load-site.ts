@@ -1,7 +1,7 @@
 /** Loads and checks a site config plus the profiles it names; every problem as FILE:LINE:COL. */
 import { configIssueAt, formatIssue, loadConfigFile, loadConfigText, type Config, type ConfigResult, type ConfigIssue, type KnownProfiles, type LoadOptions, MbusPointNames } from '../config/index.js';
 import { planSite } from '../drivers/modbus/site-plan.js';
-import { PasserelleError } from '../core/errors.js';
+import { ConfigRejected } from './config-rejected.js';
 import { loadMbusProfiles, loadProfileLibrary, type FileOverlay, type MbusProfile, type Profile } from '../profiles/index.js';
 import { parseGenericPointName } from '../drivers/serial/mbus/points.js';
 
@@ -10,12 +10,7 @@ export interface Site {
   readonly profiles: Map<string, Profile>;
 }
 
-/** A config that does not validate: the message is the list of FILE:LINE:COL lines. */
-export class ConfigRejected extends PasserelleError {
-  constructor(readonly lines: readonly string[]) {
-    super('E_CONFIG', lines.join('\n'));
-  }
-}
+export { ConfigRejected } from './config-rejected.js';
 
 /** Profile ids with their point names, so a device's `points` are checked with line numbers too. */
 export const knownProfiles = (profiles: ReadonlyMap<string, Profile>, mbus: ReadonlyMap<string, MbusProfile> = new Map()): KnownProfiles =>

@@ -24,6 +24,7 @@ import { StateDir } from '../remote/state.js';
 import type { RestartPlan } from './config-diff.js';
 import { Gateway, type GatewayOptions } from './gateway.js';
 import { buildDrivers } from './build-drivers.js';
+import { loadDriverModules } from './driver-modules.js';
 import { editedPushedFlows, flowsEditedOnSite, flowsWouldChange, installFlows, readIfAny } from './nodered-flows.js';
 import { noderedProbe } from './nodered-probe.js';
 import { checkSite } from './load-site.js';
@@ -128,6 +129,7 @@ export class GatewayRuntime implements RemoteRuntime {
     this.gateway = undefined;
     await stopping?.stop();
     if (nodered) installFlows(nodered, flows);
+    await loadDriverModules(config);
     const gateway = new Gateway({ ...this.base, config, profiles });
     this.current = config;
     this.currentProfiles = profilesText;
@@ -268,6 +270,8 @@ export async function startRemoteGateway(
   onStarted?: (runtime: GatewayRuntime, agent: RemoteAgent) => void,
 ): Promise<RemoteGateway> {
   const log = logger.child({ part: 'remote' });
+  // A pushed config may name any device: its drivers must be there when it is checked and built.
+  await loadDriverModules();
   // As `check` does: M-Bus meters and the `profiles:` folders too (relative ones inside the slot, from the bundle).
   const profilesOf = new WeakMap<Config, ReadonlyMap<string, Profile>>();
   const flowsOf = new WeakMap<Config, string>();

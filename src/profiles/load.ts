@@ -8,12 +8,10 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { PasserelleError } from '../core/errors.js';
-import { profileSchema, type Profile, type ValueType } from './schema.js';
+import { profileSchema, type Profile } from './schema.js';
+import { registersFor } from './registers.js';
 
-/** Registers one value of this type occupies (the codec re-exports this: profiles may not import drivers). */
-export function registersFor(type: ValueType): 1 | 2 {
-  return type === 'u32' || type === 'i32' || type === 'f32' ? 2 : 1;
-}
+export { registersFor } from './registers.js';
 
 type Path = readonly (string | number)[];
 export interface Problem {

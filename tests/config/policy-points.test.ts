@@ -13,6 +13,10 @@ import { createLogger } from '../../src/core/logger.js';
 import { loadProfiles } from '../../src/profiles/index.js';
 import { QualityChecker } from '../../src/pipeline/quality.js';
 import { edit, issuesOf, positionOf, VALID_SITE } from './helpers.js';
+import { loadDriverModules } from '../../src/gateway/driver-modules.js';
+
+// The serial line drivers are imported on demand (a TCP-only gateway never loads them): these tests build them directly.
+await loadDriverModules();
 
 const FILE = 'site.yaml';
 const profiles = loadProfiles();

@@ -2,7 +2,8 @@
  * Issue 11 item 3: a running gateway holds only the code it uses. A module once loaded stays in memory for
  * as long as the process runs, so `passerelle run` on a plain Modbus TCP site must never load the other
  * commands, the demo, the simulators, the parts that are not configured (status page, bridge, remote
- * config, Node-RED), nor mqtt.js's WebSocket and SOCKS support, nor mqtt-packet's table of 65 536 pre-built number buffers (about 8 MB of heap), and
+ * config, Node-RED), nor zod and yaml (the config is checked in a child process), nor mqtt.js's WebSocket and SOCKS
+ * support, nor modbus-serial and serialport (serial lines only), nor mqtt-packet's table of 65 536 pre-built number buffers (about 8 MB of heap), and
  * creates no Intl.DateTimeFormat (ICU's data: about 8 MB of RSS) where tzdata gives the zone's offsets.
  * Real parts: the CLI in a child process, a Modbus TCP simulator, Mosquitto. An --import hook lists every
  * module the child loads (ESM through a load hook, CommonJS from require.cache) as it exits.
@@ -104,11 +105,15 @@ policy:
       .map((u) => u.slice(pathToFileURL(ROOT).href.length + 1));
     // The run itself was real: the gateway, its Modbus driver, store and uplink.
     expect(ours).toEqual(expect.arrayContaining(['src/cli/commands/run.ts', 'src/gateway/gateway.ts', 'src/drivers/modbus/modbus-driver.ts', 'src/uplink/mqtt-uplink.ts']));
-    const unused = /^src\/(demo|sim|status|bridge|remote|nodered|report)\/|^src\/cli\/(doctor\/|commands\/(?!run\.ts|simulate-options\.ts))/; // the latter: option definitions only
+    // drivers/serial: the TIC, SDI-12, line and M-Bus drivers, for a site that has such a device only.
+    const unused = /^src\/(demo|sim|status|bridge|remote|nodered|report|drivers\/serial)\/|^src\/cli\/(doctor\/|commands\/(?!run\.ts|simulate-options\.ts))/; // the latter: option definitions only
     expect(ours.filter((f) => unused.test(f))).toEqual([]);
     const packages = new Set([...cjs, ...esm].map((f) => /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(f)?.[1]));
-    // ws, socks, ip-address: mqtt.js's WebSocket and SOCKS support, which an mqtt:// broker does not use.
-    for (const name of ['cbor-x', 'aedes', 'node-red', 'bcryptjs', 'csv-parse', 'ws', 'socks', 'ip-address']) expect(packages.has(name), name).toBe(false);
+    // ws, socks, ip-address: mqtt.js's WebSocket and SOCKS support, which an mqtt:// broker does not use;
+    // modbus-serial and serialport: serial lines only (a TCP bus has its own client); zod and yaml: the
+    // config is loaded and checked in a child process (gateway/site-in-child.ts).
+    const serialOnly = ['modbus-serial', 'serialport', '@serialport/stream', '@serialport/bindings-cpp'];
+    for (const name of ['cbor-x', 'aedes', 'node-red', 'bcryptjs', 'csv-parse', 'ws', 'socks', 'ip-address', ...serialOnly, 'zod', 'yaml']) expect(packages.has(name), name).toBe(false);
     expect(packages.has('mqtt-packet')).toBe(true);
     expect(cached).toBe(0);
     // Window bounds and the ledger's day come from tzdata (Europe/Paris, the default zone): no Intl formatter,

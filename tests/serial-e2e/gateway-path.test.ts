@@ -13,6 +13,7 @@ import { configSchema, type Config } from '../../src/config/schema.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { buildDrivers } from '../../src/gateway/build-drivers.js';
 import { Gateway } from '../../src/gateway/gateway.js';
+import { loadDriverModules } from '../../src/gateway/driver-modules.js';
 import { loadProfiles } from '../../src/profiles/index.js';
 import { decodeSenml, resolveSenml } from '../../src/uplink/senml.js';
 import { createPtyPair, type PtyPair } from '../../src/sim/pty.js';
@@ -21,6 +22,9 @@ import { startSdi12Simulator } from '../../src/sim/sdi12.js';
 import { startLineSimulator } from '../../src/sim/line.js';
 import { startMosquitto } from '../helpers/brokers.js';
 import { waitFor } from './helpers.js';
+
+// The serial line drivers are imported on demand (a TCP-only gateway never loads them): these tests build them directly.
+await loadDriverModules();
 
 function site(dir: string, ports: { tic: string; sdi: string; line: string }, broker: string): Config {
   return configSchema.parse({

@@ -12,6 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { configSchema } from '../../src/config/schema.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { Gateway } from '../../src/gateway/gateway.js';
+import { loadDriverModules } from '../../src/gateway/driver-modules.js';
 import { getMbusProfile, loadProfiles } from '../../src/profiles/index.js';
 import { decodeSenml, resolveSenml } from '../../src/uplink/senml.js';
 import { createPtyPair } from '../../src/sim/pty.js';
@@ -63,6 +64,7 @@ describe('M-Bus meters to broker through the gateway', () => {
       uplink: { broker: broker.url },
       policy: { allow: [{ match: '*', statistics: ['count', 'min', 'max', 'mean', 'last', 'delta'] }] },
     });
+    await loadDriverModules(config);
     const gateway = new Gateway({ config, profiles: loadProfiles(), logger: silentLogger() });
     await gateway.start();
     cleanups.push(() => gateway.stop());

@@ -13,6 +13,7 @@ import { configSchema } from '../../src/config/schema.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { encodeTicFrame } from '../../src/drivers/serial/tic/index.js';
 import { Gateway, type GatewayEvent } from '../../src/gateway/gateway.js';
+import { loadDriverModules } from '../../src/gateway/driver-modules.js';
 import { loadProfiles } from '../../src/profiles/index.js';
 import { createPtyPair } from '../../src/sim/pty.js';
 import { Store } from '../../src/store/store.js';
@@ -43,6 +44,7 @@ describe('a window with a point larger than a message', () => {
     });
     const summaries: string[] = [];
     const onEvent = (e: GatewayEvent) => void (e.type === 'summary' && summaries.push(e.summary.id));
+    await loadDriverModules(config);
     const gateway = new Gateway({ config, profiles: loadProfiles(), logger: silentLogger(), onEvent });
     await gateway.start();
     let stopped = false;

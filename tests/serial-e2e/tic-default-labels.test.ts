@@ -15,6 +15,10 @@ import { startTicSimulator } from '../../src/sim/tic.js';
 import { ticPointName } from '../../src/drivers/serial/tic/points.js';
 import { TIC_LABELS } from '../../src/drivers/serial/tic/labels.js';
 import { waitFor } from './helpers.js';
+import { loadDriverModules } from '../../src/gateway/driver-modules.js';
+
+// The serial line drivers are imported on demand (a TCP-only gateway never loads them): these tests build them directly.
+await loadDriverModules();
 
 const WINDOW_MS = 2000;
 

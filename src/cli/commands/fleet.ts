@@ -178,6 +178,7 @@ export async function signCmd(o: SignOpts): Promise<void> {
 async function checkedSite(file: string): Promise<{ config: Config; points?: PointClasses }> {
   const { checkSite } = await import('../../gateway/load-site.js');
   const { pointClassesOf } = await import('../../gateway/remote.js');
+  await (await import('../../gateway/driver-modules.js')).loadDriverModules();
   const { result, profiles } = checkSite(readFileSync(file, 'utf8'), file);
   if (!result.ok) throw new CliExit(1, result.errors.map(formatIssue).join('\n'));
   const points = pointClassesOf(result.config, profiles);

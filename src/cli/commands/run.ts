@@ -1,11 +1,11 @@
-import { formatIssue } from '../../config/index.js';
 import { createLogger } from '../../core/logger.js';
+import { loadDriverModules } from '../../gateway/driver-modules.js';
 import { Gateway } from '../../gateway/gateway.js';
 import { stopOnSignals } from '../../gateway/lifecycle.js';
 import type { GatewayRuntime } from '../../gateway/remote.js';
 import { serviceNotifications } from '../../gateway/service-notify.js';
 import type { RemoteAgent } from '../../remote/agent.js';
-import { lineBudgetWarnings, loadSite } from '../load-site.js';
+import { loadSiteInChild } from '../../gateway/site-in-child.js';
 
 /**
  * `passerelle run --config FILE`: the gateway in production, structured logs on stdout. Under a
@@ -14,10 +14,10 @@ import { lineBudgetWarnings, loadSite } from '../load-site.js';
  * configuration the same for whichever config runs, STATUS saying when a config is on trial.
  */
 export async function runCommand(file: string, logLevel: string): Promise<void> {
-  const site = await loadSite(file);
-  const { config, profiles } = site;
+  // In a child process: the schemas that check a config stay out of a running gateway's memory.
+  const { config, profiles, warnings } = await loadSiteInChild(file);
   const logger = createLogger(logLevel);
-  for (const w of lineBudgetWarnings(site)) logger.warn({ at: formatIssue(w) }, w.message);
+  for (const w of warnings) logger.warn({ at: w.at }, w.message);
   if (config.remote) {
     // Signed remote pushes: the agent decides which config runs (docs/remote-config.md).
     const { startRemoteGateway } = await import('../../gateway/remote.js');
@@ -39,6 +39,7 @@ export async function runCommand(file: string, logLevel: string): Promise<void> 
     );
     return;
   }
+  await loadDriverModules(config);
   const gateway = new Gateway({ config, profiles, logger });
   const service = serviceNotifications(process.env, { gateway: () => gateway }, logger);
   stopOnSignals(

@@ -7,7 +7,7 @@
  */
 import { PasserelleError } from '../../core/errors.js';
 import type { BadReason } from '../../core/types.js';
-import { registersFor } from '../../profiles/load.js';
+import { registersFor } from '../../profiles/registers.js';
 import type { ProfilePoint, ValueType, WordOrder } from '../../profiles/schema.js';
 
 export { registersFor };

@@ -1,7 +1,7 @@
 /**
  * The serial line protocol drivers of a site config (TIC, SDI-12, ASCII lines, M-Bus) and their points, for
  * the gateway's build-drivers. Each TIC or line device owns its port; the SDI-12 sensors of one bus
- * share one Sdi12Bus, the M-Bus meters of one bus one MbusBus. These buses must get no ModbusBus (see serialProtocolBusIds).
+ * share one Sdi12Bus, the M-Bus meters of one bus one MbusBus. These buses must get no ModbusBus (see config/devices.ts's serialProtocolBusIds).
  */
 import type { Driver, PointInfo } from '../../core/types.js';
 import { pointKey } from '../../core/types.js';
@@ -19,10 +19,6 @@ export const isTicDevice = (d: DeviceConfig): d is TicDeviceConfig => d.protocol
 export const isSdi12Device = (d: DeviceConfig): d is Sdi12DeviceConfig => d.protocol === 'sdi12' && d.sdi12 !== undefined;
 export const isLineDevice = (d: DeviceConfig): d is LineDeviceConfig => d.protocol === 'line' && d.line !== undefined;
 
-/** Buses that a serial line protocol owns (no Modbus traffic may go there). */
-export function serialProtocolBusIds(config: Config): Set<string> {
-  return new Set(config.devices.flatMap((d) => (d.protocol !== 'modbus' && d.bus !== undefined ? [d.bus] : [])));
-}
 
 export interface BuiltSerialDrivers {
   readonly drivers: Driver[];

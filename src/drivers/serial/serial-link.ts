@@ -7,7 +7,6 @@
  * A pty or some adapters never report that the far end went away; for push protocols `silenceMs`
  * reopens a port that stayed silent that long (a Linky sends a frame every 1-2 s).
  */
-import { SerialPort } from 'serialport';
 import { PasserelleError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { BusConfig } from '../../config/schema.js';
@@ -38,8 +37,14 @@ export interface SerialPortLike {
 
 export type SerialPortFactory = (settings: SerialSettings) => SerialPortLike;
 
-export const openSerialPort: SerialPortFactory = (s) =>
-  new SerialPort({ path: s.path, baudRate: s.baudRate, dataBits: s.dataBits, parity: s.parity, stopBits: s.stopBits, autoOpen: false });
+/**
+ * serialport's own factory, imported at the first open: a module once loaded stays for the life of the
+ * process, and a gateway without serial lines never needs it.
+ */
+export async function loadSerialPortFactory(): Promise<SerialPortFactory> {
+  const { SerialPort } = await import('serialport');
+  return (s) => new SerialPort({ path: s.path, baudRate: s.baudRate, dataBits: s.dataBits, parity: s.parity, stopBits: s.stopBits, autoOpen: false });
+}
 
 /** The serial settings of a bus; a line protocol on a TCP bus is a config error. */
 export function serialSettingsOf(bus: BusConfig, deviceId: string): SerialSettings {
@@ -164,9 +169,10 @@ export class SerialLink {
 
   private async open(): Promise<void> {
     if (!this.running) return;
-    const factory = this.opts.portFactory ?? openSerialPort;
     let port: SerialPortLike;
     try {
+      const factory = this.opts.portFactory ?? (await loadSerialPortFactory());
+      if (!this.running) return;
       port = factory({ ...this.opts.settings, baudRate: this.baudRate });
     } catch (e) {
       return this.openFailed(e);
