@@ -190,7 +190,7 @@ async function startContender(contender: Contender, name: string, env: Env): Pro
   if (contender === 'passerelle') {
     const config = cpuSiteConfig(dir, env);
     writeFileSync(join(dir, 'site.json'), JSON.stringify(config));
-    return launch(process.execPath, [...gatewayNodeFlags(), join(ROOT, 'dist/cli/main.js'), 'run', '--config', join(dir, 'site.json')]);
+    return launch(process.execPath, [...gatewayNodeFlags(), join(ROOT, 'dist/cli/main.js'), 'run', '--config', join(dir, 'site.json')], gatewayEnv());
   }
   const port = await freePort();
   writeFileSync(join(dir, 'flows.json'), JSON.stringify(nodeRedFlows(env.sim.port)));
@@ -324,7 +324,7 @@ async function measureSite(minutes: number, env: Env): Promise<SiteFigures> {
   const hook = join(dir, 'io-at-exit.mjs');
   // Reads /proc/self/io as the process exits, after the store's last checkpoint.
   writeFileSync(hook, `import { readFileSync, writeFileSync } from 'node:fs';\nprocess.on('exit', () => writeFileSync(${JSON.stringify(ioReport)}, readFileSync('/proc/self/io')));\n`);
-  const child = launch(process.execPath, [...gatewayNodeFlags(), '--import', hook, join(ROOT, 'dist/cli/main.js'), 'run', '--config', join(dir, 'site.json')]);
+  const child = launch(process.execPath, [...gatewayNodeFlags(), '--import', hook, join(ROOT, 'dist/cli/main.js'), 'run', '--config', join(dir, 'site.json')], gatewayEnv());
   await sleep(SITE_SETTLE_MS);
   const pid = child.pid!;
   const startBytes = writeBytes(readFileSync(`/proc/${pid}/io`, 'latin1'));
@@ -354,6 +354,13 @@ async function measureSite(minutes: number, env: Env): Promise<SiteFigures> {
     shutdownKB: (endBytes - beforeStop) / 1024,
     fsyncPerMin: fsyncs / (elapsed / 60_000),
   };
+}
+
+/** The environment of the gateway's systemd unit (its `Environment=` lines) over the bench's own. */
+function gatewayEnv(): NodeJS.ProcessEnv {
+  const unit = readFileSync(join(ROOT, 'deploy/passerelle.service'), 'latin1');
+  const pairs = [...unit.matchAll(/^Environment=(\S+?)=(\S*)$/gm)].map((m) => [m[1]!, m[2]!] as const);
+  return { ...process.env, ...Object.fromEntries(pairs) };
 }
 
 /** The Node options of the gateway's systemd unit (deploy/passerelle.service): the bench runs it as deployed. */
