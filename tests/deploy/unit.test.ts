@@ -88,10 +88,6 @@ describe('what the gateway depends on in its unit', () => {
     expect(directives('ExecStart')[0]!.split(' ')).toContain('--v8-pool-size=1');
   });
 
-  it('at most two malloc arenas (each allocating thread kept its own, with what it freed)', () => {
-    expect(directives('Environment')).toContain('MALLOC_ARENA_MAX=2');
-  });
-
   it('store key from an encrypted credential, config read-only, never waits for NTP', () => {
     expect(directives('LoadCredentialEncrypted')).toEqual(['passerelle-store-key:/etc/credstore.encrypted/passerelle-store-key']);
     expect(directives('ProtectSystem')).toEqual(['strict']);
