@@ -41,7 +41,7 @@ export class ModbusTcpClient implements ModbusConnection {
   private transaction = 0;
   private pending?: Pending;
   private timer?: NodeJS.Timeout;
-  private readonly onFrame = (adu: Buffer): void => this.dispatch(adu);
+  private readonly onFrame = (adu: Buffer, size: number): void => this.dispatch(adu, size);
 
   constructor(readonly endpoint: TcpEndpoint) {}
 
@@ -59,7 +59,7 @@ export class ModbusTcpClient implements ModbusConnection {
     return new Promise((resolve, reject) => {
       // onread: replies land in one reused buffer, handed to us without the stream machinery ('data'
       // events, a Buffer per chunk); the reader copies only the bytes of an unfinished frame.
-      const onread = { buffer: this.readBuffer, callback: (n: number): boolean => this.receive(socket, this.readBuffer.subarray(0, n)) };
+      const onread = { buffer: this.readBuffer, callback: (n: number): boolean => this.receive(socket, n) };
       const socket: Socket = connect({ host, port, noDelay: true, onread });
       this.socket = socket;
       const timer = setTimeout(() => socket.destroy(new Error(`no connection after ${timeoutMs} ms`)), timeoutMs);
@@ -137,20 +137,21 @@ export class ModbusTcpClient implements ModbusConnection {
     this.timer.unref(); // the socket keeps the process alive while a request waits
   }
 
-  private receive(socket: Socket, chunk: Buffer): boolean {
-    if (this.reader.push(chunk, this.onFrame)) return true;
+  private receive(socket: Socket, length: number): boolean {
+    if (this.reader.push(this.readBuffer, this.onFrame, length)) return true;
     this.settleFailed(new ModbusFailure('frame', 'bytes that are no Modbus TCP frame; reconnecting', { detail: 'garbled' }));
     this.connected = false;
     socket.destroy();
     return false;
   }
 
-  private dispatch(adu: Buffer): void {
+  /** The ADU is `adu[0..size)`. */
+  private dispatch(adu: Buffer, size: number): void {
     const pending = this.pending;
     // Not Modbus, or not our transaction (a late reply to a request that timed out): dropped.
     if (!pending || !isModbusProtocol(adu) || transactionOf(adu) !== pending.transaction) return;
     this.pending = undefined;
-    const reply = pending.count < 0 ? writeReply(adu, pending.fn as WriteRequest['fn']) : readReply(adu, pending.fn as ReadFunction, pending.count);
+    const reply = pending.count < 0 ? writeReply(adu, pending.fn as WriteRequest['fn'], size) : readReply(adu, pending.fn as ReadFunction, pending.count, size);
     if (reply instanceof ModbusFailure) pending.fail(reply);
     else pending.resolve(reply);
   }

@@ -27,11 +27,20 @@ function split(stream: Buffer, cuts: number[]): Buffer[] {
   return pieces;
 }
 
-function readAll(pieces: Buffer[]): { frames: Buffer[]; inSync: boolean } {
+/**
+ * Feeds the pieces to a reader. `reused`: as the TCP client does, each piece is copied into one buffer
+ * reused for every read, which still holds older bytes past the piece's length.
+ */
+function readAll(pieces: Buffer[], reused = false): { frames: Buffer[]; inSync: boolean } {
   const reader = new MbapReader();
   const frames: Buffer[] = [];
+  const shared = Buffer.alloc(Math.max(0, ...pieces.map((p) => p.length)) + 16, 0xa5);
   let inSync = true;
-  for (const p of pieces) inSync = reader.push(p, (f) => frames.push(Buffer.from(f))) && inSync;
+  for (const p of pieces) {
+    const onFrame = (f: Buffer, size: number): number => frames.push(Buffer.from(f.subarray(0, size)));
+    if (!reused) inSync = reader.push(p, onFrame) && inSync;
+    else inSync = (p.copy(shared), reader.push(shared, onFrame, p.length)) && inSync;
+  }
   return { frames, inSync };
 }
 
@@ -40,9 +49,11 @@ describe('MbapReader', () => {
     fc.assert(
       fc.property(fc.array(arbFrame, { minLength: 1, maxLength: 8 }), fc.array(fc.nat(), { maxLength: 20 }), (frames, cuts) => {
         const stream = Buffer.concat(frames);
-        const got = readAll(split(stream, cuts));
-        expect(got.inSync).toBe(true);
-        expect(got.frames).toEqual(frames);
+        for (const reused of [false, true]) {
+          const got = readAll(split(stream, cuts), reused);
+          expect(got.inSync).toBe(true);
+          expect(got.frames).toEqual(frames);
+        }
       }),
     );
   });
@@ -50,8 +61,10 @@ describe('MbapReader', () => {
   it('never throws on garbage: it yields well-formed frames or says the stream is out of sync', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 600 }), fc.array(fc.nat(), { maxLength: 10 }), (bytes, cuts) => {
-        const got = readAll(split(Buffer.from(bytes), cuts));
+        const pieces = split(Buffer.from(bytes), cuts);
+        const got = readAll(pieces);
         for (const f of got.frames) expect(f.readUInt16BE(4)).toBe(f.length - 6);
+        expect(readAll(pieces, true)).toEqual(got); // bytes left in a reused buffer are never read
       }),
     );
   });
@@ -62,7 +75,7 @@ describe('MbapReader', () => {
       const reader = new MbapReader();
       expect(reader.push(bad, () => expect.fail('no frame'))).toBe(false);
       const frames: Buffer[] = [];
-      expect(reader.push(adu(2, 1, [3, 2, 0, 7]), (f) => frames.push(f))).toBe(true);
+      expect(reader.push(adu(2, 1, [3, 2, 0, 7]), (f, size) => frames.push(f.subarray(0, size)))).toBe(true);
       expect(frames).toHaveLength(1);
     }
   });
@@ -92,6 +105,10 @@ describe('replies', () => {
         else expect(reply).toHaveLength(count);
         const written = writeReply(adu(1, 1, [...pdu]), 6);
         if (written) expect(['exception', 'frame']).toContain(written.reason);
+        // The same ADU at the start of a larger (reused) buffer, its size given: the same verdicts.
+        const padded = Buffer.concat([adu(1, 1, [...pdu]), Buffer.alloc(260, 0x5a)]);
+        expect(readReply(padded, fn as 1 | 2 | 3 | 4, count, pdu.length + 7)).toEqual(reply);
+        expect(writeReply(padded, 6, pdu.length + 7)).toEqual(written);
       }),
     );
   });
