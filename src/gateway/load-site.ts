@@ -10,7 +10,6 @@ export interface Site {
   readonly profiles: Map<string, Profile>;
 }
 
-export { ConfigRejected } from './config-rejected.js';
 
 /** Profile ids with their point names, so a device's `points` are checked with line numbers too. */
 export const knownProfiles = (profiles: ReadonlyMap<string, Profile>, mbus: ReadonlyMap<string, MbusProfile> = new Map()): KnownProfiles =>

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { formatIssue } from '../../src/config/errors.js';
 import { isPasserelleError } from '../../src/core/errors.js';
-import { ConfigRejected, lineBudgetWarnings, loadSite } from '../../src/gateway/load-site.js';
+import { ConfigRejected } from '../../src/gateway/config-rejected.js';
+import { lineBudgetWarnings, loadSite } from '../../src/gateway/load-site.js';
 import { loadSiteInChild } from '../../src/gateway/site-in-child.js';
 import { ROOT } from '../cli/cli.js';
 

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { configIssueAt, formatIssue, type Config, type ConfigIssue } from '../../config/index.js';
 import { SYSTEMD_NODERED } from '../../config/schema.js';
 import { noderedPaths } from '../../nodered/paths.js';
-import { lineBudgetWarnings, loadSiteConfig } from '../load-site.js';
+import { lineBudgetWarnings, loadSiteConfig } from '../../gateway/load-site.js';
 
 /**
  * `passerelle check FILE`: 0 and "FILE: ok", or 1 and every problem as FILE:LINE:COL field: message.

@@ -1,6 +1,7 @@
 import { createInterface } from 'node:readline/promises';
 import { eraseLocalData } from '../../store/erase.js';
-import { CliExit, loadSite } from '../load-site.js';
+import { loadSite } from '../../gateway/load-site.js';
+import { CliExit } from '../cli-exit.js';
 
 export interface EraseCommandOptions {
   /** Skip the confirmation (scripts). Without it and without a terminal, erase refuses. */

@@ -16,7 +16,7 @@ import { requiredRole, type PointClasses } from '../../remote/role.js';
 import { cfgTopic } from '../../remote/topics.js';
 import { signTrust, type TrustPayload } from '../../remote/trust.js';
 import { writeAtomic } from '../../remote/atomic-file.js';
-import { CliExit } from '../load-site.js';
+import { CliExit } from '../cli-exit.js';
 
 const list = (v: string): string[] => v.split(',').map((s) => s.trim()).filter(Boolean);
 const readPub = (file: string): { keyid: string; spki: string } => {

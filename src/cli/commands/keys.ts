@@ -1,6 +1,6 @@
 import { createLogger } from '../../core/logger.js';
 import { rotateStoreKey } from '../../store/rotate.js';
-import { loadSite } from '../load-site.js';
+import { loadSite } from '../../gateway/load-site.js';
 
 /**
  * `passerelle keys rotate --config FILE`: re-keys the store in place with a fresh key. The gateway must

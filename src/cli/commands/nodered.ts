@@ -10,7 +10,7 @@ import { Writable } from 'node:stream';
 import { formatIssue, loadConfigFile } from '../../config/index.js';
 import { hashPassword, passwordProblem, writeAdminHash } from '../../nodered/password.js';
 import { noderedPaths } from '../../nodered/paths.js';
-import { CliExit } from '../load-site.js';
+import { CliExit } from '../cli-exit.js';
 
 export const DEFAULT_CONFIG = '/etc/passerelle/site.yaml';
 /** A password line longer than this is not a password (a file piped by mistake). */

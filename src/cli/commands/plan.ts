@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { formatDuration } from '../../core/duration.js';
 import { formatBusTime, planSite, sitePlanJson, type BusPlan, type SitePlan } from '../../drivers/modbus/site-plan.js';
-import { loadSite } from '../load-site.js';
+import { loadSite } from '../../gateway/load-site.js';
 
 export interface PlanOptions {
   readonly config: string;

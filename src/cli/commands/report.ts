@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { PasserelleError } from '../../core/errors.js';
 import { MAX_LEDGER_DAYS } from '../../store/ledger.js';
 import type { ReportFigures } from '../../report/figures.js';
-import { loadSite } from '../load-site.js';
+import { loadSite } from '../../gateway/load-site.js';
 
 export interface ReportOptions {
   readonly config: string;

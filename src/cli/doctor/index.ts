@@ -4,7 +4,7 @@
  * the doctor itself goes on. Checks that need a valid config are skipped (and said) without one.
  */
 import { formatIssue } from '../../config/index.js';
-import { loadSiteConfig } from '../load-site.js';
+import { loadSiteConfig } from '../../gateway/load-site.js';
 import { listSerialAdapters, type SerialAdapter } from '../commands/ports.js';
 import { brokerFindings } from './broker-checks.js';
 import { deviceFindings, TIC_LISTEN_MS } from './device-checks.js';
