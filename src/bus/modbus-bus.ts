@@ -100,9 +100,15 @@ export class ModbusBus {
   private busySince?: number;
   private readonly units = new Map<number, UnitStats>();
   private readonly maxQueue: number;
+  /**
+   * The silence kept after each transaction (RTU t3.5), 0 on TCP. At 0 the line is free the moment a
+   * transaction ends, so the clock is not read for it: four performance.now() calls per request fewer.
+   */
+  private readonly silenceMs: number;
 
   constructor(private readonly opts: BusOptions) {
     this.maxQueue = opts.maxQueue ?? 256;
+    this.silenceMs = opts.interFrameMs ?? 0;
     this.client = this.newClient();
   }
 
@@ -205,7 +211,7 @@ export class ModbusBus {
     if (this.running || this.closed || this.demand.length + this.routine.length === 0) return;
     this.running = true;
     // The next job is chosen once the line is silent: a demand queued during the silence still goes first.
-    if (performance.now() < this.lineFreeAt) void waitUntil(this.lineFreeAt).then(() => this.startNext());
+    if (this.silenceMs > 0 && performance.now() < this.lineFreeAt) void waitUntil(this.lineFreeAt).then(() => this.startNext());
     else this.startNext();
   }
 
@@ -221,7 +227,7 @@ export class ModbusBus {
    * moment a job settles (finish), before its caller resumes.
    */
   private attempt(job: Job, attempt: number): void {
-    if (performance.now() >= this.lineFreeAt && this.client.isOpen) return this.send(job, attempt);
+    if ((this.silenceMs === 0 || performance.now() >= this.lineFreeAt) && this.client.isOpen) return this.send(job, attempt);
     this.prepareLine().then(
       () => this.send(job, attempt),
       (err: unknown) => {
@@ -239,7 +245,7 @@ export class ModbusBus {
 
   private send(job: Job, attempt: number): void {
     const stats = this.unitStats(job.unit);
-    const startedAt = performance.now();
+    const startedAt = this.silenceMs > 0 ? performance.now() : 0;
     this.counters.transactions++;
     stats.requests++;
     if (attempt > 0) (stats.retries++, this.counters.retries++);
@@ -252,12 +258,12 @@ export class ModbusBus {
     }
     transaction.then(
       (result) => {
-        this.lineFreeAt = this.endOfTransaction(startedAt) + (this.opts.interFrameMs ?? 0);
+        if (this.silenceMs > 0) this.lineFreeAt = this.endOfTransaction(startedAt) + this.silenceMs;
         stats.ok++;
         this.finish(job, true, result);
       },
       (err: unknown) => {
-        this.lineFreeAt = this.endOfTransaction(startedAt) + (this.opts.interFrameMs ?? 0);
+        if (this.silenceMs > 0) this.lineFreeAt = this.endOfTransaction(startedAt) + this.silenceMs;
         const failure = err instanceof ModbusFailure ? err : classifyError(err);
         countFailure(stats, failure);
         if (failure.retryableOnLine && attempt < job.retries && !this.closed) return this.attempt(job, attempt + 1);
