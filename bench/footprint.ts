@@ -239,7 +239,7 @@ function cpuSiteConfig(dir: string, env: Env): object {
   };
 }
 
-function siteConfig(dir: string, env: Env): object {
+export function siteConfig(dir: string, env: Pick<Env, 'sim' | 'brokerUrl'>): object {
   return {
     site: { id: 'bench', name: 'Footprint bench, 50 points', timezone: 'Europe/Paris', clock: { trust: 'always' } },
     gateway: { id: 'gw' },
@@ -357,20 +357,20 @@ async function measureSite(minutes: number, env: Env): Promise<SiteFigures> {
 }
 
 /** The environment of the gateway's systemd unit (its `Environment=` lines) over the bench's own. */
-function gatewayEnv(): NodeJS.ProcessEnv {
+export function gatewayEnv(): NodeJS.ProcessEnv {
   const unit = readFileSync(join(ROOT, 'deploy/passerelle.service'), 'latin1');
   const pairs = [...unit.matchAll(/^Environment=(\S+?)=(\S*)$/gm)].map((m) => [m[1]!, m[2]!] as const);
   return { ...process.env, ...Object.fromEntries(pairs) };
 }
 
 /** The Node options of the gateway's systemd unit (deploy/passerelle.service): the bench runs it as deployed. */
-function gatewayNodeFlags(): string[] {
+export function gatewayNodeFlags(): string[] {
   const execStart = /^ExecStart=(.*)$/m.exec(readFileSync(join(ROOT, 'deploy/passerelle.service'), 'latin1'))?.[1] ?? '';
   const args = execStart.split(/\s+/);
   return args.slice(1, args.findIndex((a) => a.endsWith('dist/cli/main.js'))).filter((a) => a.startsWith('--'));
 }
 
-async function bareNodeRss(): Promise<number> {
+export async function bareNodeRss(): Promise<number> {
   const child = launch(process.execPath, ['-e', 'setInterval(() => {}, 1000)']);
   await sleep(3000);
   const rss = rssMB(child.pid!);
@@ -387,7 +387,7 @@ function cpuTicks(pid: number): number {
   return Number(fields[11]) + Number(fields[12]);
 }
 
-function rssMB(pid: number): number {
+export function rssMB(pid: number): number {
   const match = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'latin1'));
   return match ? Number(match[1]) / 1024 : NaN;
 }

@@ -4,7 +4,7 @@
  * passerelle-nodered.service, what keeps flows away from the gateway (its own user, no device, its own
  * memory) and the paths `passerelle nodered prepare` writes.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -86,6 +86,19 @@ describe('what the gateway depends on in its unit', () => {
 
   it('one V8 background thread: the three others each kept a malloc arena (about 4 MB of RSS) for no CPU saved', () => {
     expect(directives('ExecStart')[0]!.split(' ')).toContain('--v8-pool-size=1');
+  });
+
+  it('optimising compilers on the main thread: in the background one they left its malloc arena fragmented (docs/memory.md)', () => {
+    expect(directives('ExecStart')[0]!.split(' ')).toContain('--no-concurrent-recompilation');
+  });
+
+  it("every Node option of ExecStart is one this Node accepts (a bad one stops the gateway at its start)", () => {
+    const args = directives('ExecStart')[0]!.split(' ');
+    const options = args.slice(1, args.findIndex((a) => a.endsWith('/main.js')));
+    expect(options.length).toBeGreaterThan(0);
+    const r = spawnSync(process.execPath, [...options, '-e', '0'], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
   });
 
   it('store key from an encrypted credential, config read-only, never waits for NTP', () => {
