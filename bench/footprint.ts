@@ -381,7 +381,7 @@ export async function bareNodeRss(): Promise<number> {
 const unitRequests = (sim: ModbusTcpSimulator, unit: number): number => sim.stats().units[unit]?.requests ?? 0;
 
 /** utime + stime of all the process's threads, in clock ticks (/proc/PID/stat fields 14 and 15). */
-function cpuTicks(pid: number): number {
+export function cpuTicks(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return Number(fields[11]) + Number(fields[12]);

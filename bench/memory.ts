@@ -19,7 +19,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { loadProfiles } from '../src/profiles/index.js';
 import { startModbusTcpSimulator } from '../src/sim/modbus-tcp.js';
 import { startMosquitto } from '../tests/helpers/brokers.js';
-import { bareNodeRss, gatewayEnv, gatewayNodeFlags, rssMB, siteConfig } from './footprint.js';
+import { bareNodeRss, cpuTicks, gatewayEnv, gatewayNodeFlags, rssMB, siteConfig } from './footprint.js';
 import { printResult, printTable } from './lib/report.js';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -92,13 +92,6 @@ export async function run(args: string[]): Promise<void> {
     await broker.close();
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-/** utime + stime of all the process's threads, in clock ticks of 10 ms (/proc/PID/stat fields 14 and 15). */
-function cpuTicks(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Number(fields[11]) + Number(fields[12]);
 }
 
 /** One sample as a table row: RSS and its parts, then V8's spaces (physical MB; used MB for old space). */
